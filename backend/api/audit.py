@@ -1,0 +1,26 @@
+"""Route for the audit log."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request
+
+from backend.api.auth import require_token
+from backend.domain.audit import AuditList
+
+router = APIRouter(prefix="/api/v1/audit", tags=["audit"], dependencies=[Depends(require_token)])
+
+
+@router.get("")
+async def list_audit(
+    request: Request,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    target_kind: Annotated[str | None, Query(max_length=32)] = None,
+    target_id: Annotated[str | None, Query(max_length=64)] = None,
+) -> AuditList:
+    """The audit log, newest first."""
+    repo = request.app.state.context.audit
+    return AuditList(
+        items=await repo.list(limit=limit, target_kind=target_kind, target_id=target_id)
+    )

@@ -1,0 +1,233 @@
+"""`flightdeck`: the one console script.
+
+    flightdeck                      everything embedded: Temporal dev server, backend, TUI
+    flightdeck backend              HTTP API + Temporal worker(s)
+    flightdeck api                  HTTP API only
+    flightdeck worker [-q Q ...]    Temporal worker(s) only, for the given task queues
+    flightdeck tui [--api URL]      the TUI against a running backend
+    flightdeck server               the embedded Temporal dev server only (foreground)
+
+Errors are one readable line on stderr and a non-zero exit code, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import signal
+import sys
+import threading
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from backend import __version__
+from backend.config import (
+    ConfigError,
+    Settings,
+    TemporalSettings,
+    ensure_api_token,
+    load_settings,
+    load_temporal_settings,
+)
+
+EXIT_USAGE = 2
+EXIT_FAILED = 1
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser, with `--help` on every command."""
+    parser = argparse.ArgumentParser(
+        prog="flightdeck",
+        description="Terminal control room for long-running provisioning on Temporal. "
+        "With no command: start the embedded Temporal dev server, the backend and the TUI.",
+    )
+    parser.add_argument("--version", action="version", version=f"flightdeck {__version__}")
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        help="where the databases, token and logs live (FLIGHTDECK_DATA_DIR)",
+    )
+    parser.add_argument(
+        "--log-level",
+        choices=["DEBUG", "INFO", "WARNING", "ERROR"],
+        type=str.upper,
+        help="backend log level (FLIGHTDECK_LOG_LEVEL)",
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    def serving(name: str, help_text: str, *, api: bool, queues: bool) -> None:
+        sub = commands.add_parser(name, help=help_text, description=help_text)
+        if api:
+            sub.add_argument(
+                "--host", help="API address to bind (FLIGHTDECK_API_HOST, default 127.0.0.1)"
+            )
+            sub.add_argument(
+                "--port", type=int, help="API port (FLIGHTDECK_API_PORT, default 8765; 0: any)"
+            )
+        if queues:
+            sub.add_argument(
+                "-q",
+                "--task-queue",
+                action="append",
+                default=[],
+                metavar="Q",
+                help="serve only this task queue (repeatable; default: all)",
+            )
+
+    serving(
+        "backend",
+        "Run the HTTP API and the Temporal workers in one process.",
+        api=True,
+        queues=True,
+    )
+    serving("api", "Run the HTTP API only (workers run elsewhere).", api=True, queues=False)
+    serving("worker", "Run Temporal workers only.", api=False, queues=True)
+
+    tui = commands.add_parser(
+        "tui",
+        help="Run the TUI against a running backend.",
+        description="Run the TUI against a running backend.",
+    )
+    tui.add_argument(
+        "--api", help="backend URL (default: the local backend's, else http://127.0.0.1:8765)"
+    )
+    token = tui.add_mutually_exclusive_group()
+    token.add_argument(
+        "--token", help="API token (default: FLIGHTDECK_API_TOKEN or the data dir's api-token)"
+    )
+    token.add_argument("--token-file", type=Path, help="file holding the API token")
+
+    server = commands.add_parser(
+        "server",
+        help="Run only the embedded Temporal dev server, in the foreground.",
+        description="Run only the embedded Temporal dev server (stops on Ctrl-C). Other "
+        "flightdeck commands on this data dir reuse it.",
+    )
+    server.add_argument("--port", type=int, help="gRPC port (default 7233 when free)")
+    server.add_argument("--ui-port", type=int, help="web UI port (default 8233 when free)")
+    server.add_argument("--headless", action="store_true", help="no web UI")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Entry point of the `flightdeck` console script."""
+    args = build_parser().parse_args(argv)
+    try:
+        settings = load_settings(
+            data_dir=args.data_dir,
+            log_level=args.log_level,
+            api_host=getattr(args, "host", None),
+            api_port=getattr(args, "port", None) if args.command != "server" else None,
+        )
+        temporal = load_temporal_settings()
+        command: Callable[[argparse.Namespace, Settings, TemporalSettings], int] = {
+            None: _run_all,
+            "backend": _run_backend,
+            "api": _run_backend,
+            "worker": _run_backend,
+            "tui": _run_tui,
+            "server": _run_server,
+        }[args.command]
+        code = command(args, settings, temporal)
+    except ConfigError as err:
+        _fail(str(err), EXIT_USAGE)
+    except KeyboardInterrupt:
+        code = 130
+    _exit(code)
+
+
+def _fail(message: str, code: int) -> None:
+    print(f"flightdeck: error: {message}", file=sys.stderr, flush=True)
+    _exit(code)
+
+
+def _exit(code: int) -> None:
+    """Flush and leave without interpreter teardown (temporalio issue 300: abort at exit)."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
+def _run_all(args: argparse.Namespace, settings: Settings, temporal: TemporalSettings) -> int:
+    from backend.runtime.supervisor import run_all
+    from backend.runtime.temporal_server import TemporalServerError
+
+    try:
+        return run_all(settings, temporal)
+    except TemporalServerError as err:
+        raise ConfigError(str(err)) from None
+
+
+def _run_backend(args: argparse.Namespace, settings: Settings, temporal: TemporalSettings) -> int:
+    from backend.runtime.backend_process import run_backend
+    from backend.runtime.logging_setup import configure_logging
+
+    settings.paths.ensure()
+    configure_logging(settings.paths.logs / f"{args.command}.log", settings.log_level)
+    asyncio.run(
+        run_backend(
+            settings,
+            temporal,
+            api=args.command in ("backend", "api"),
+            workers=args.command in ("backend", "worker"),
+            task_queues=getattr(args, "task_queue", []),
+        )
+    )
+    return 0
+
+
+def _run_tui(args: argparse.Namespace, settings: Settings, temporal: TemporalSettings) -> int:
+    from tui.app import run_tui
+
+    if args.token_file:
+        try:
+            token = args.token_file.read_text().strip()
+        except OSError as err:
+            raise ConfigError(f"cannot read token file {args.token_file}: {err.strerror}") from None
+    else:
+        token = args.token or ensure_api_token(settings)
+    url = args.api or _local_api_url(settings)
+    run_tui(url, token)
+    return 0
+
+
+def _local_api_url(settings: Settings) -> str:
+    recorded = settings.paths.root / "api-url"
+    if recorded.exists():
+        return recorded.read_text().strip()
+    return f"http://127.0.0.1:{settings.api_port or 8765}"
+
+
+def _run_server(args: argparse.Namespace, settings: Settings, temporal: TemporalSettings) -> int:
+    from backend.runtime.supervisor import embedded_server
+    from backend.runtime.temporal_server import TemporalServerError
+
+    settings.paths.ensure()
+    server = embedded_server(
+        settings, temporal, headless=args.headless, port=args.port, ui_port=args.ui_port
+    )
+    try:
+        info = server.start_or_reuse(timeout=60.0)
+    except TemporalServerError as err:
+        raise ConfigError(str(err)) from None
+    if not info.owned:
+        print(
+            f"Temporal dev server already running at {info.address} (pid {info.pid}); nothing to do."
+        )
+        return 0
+    print(f"Temporal dev server at {info.address}, namespace {info.namespace}", flush=True)
+    if info.ui_url:
+        print(f"Temporal UI: {info.ui_url}", flush=True)
+    print("Press Ctrl-C to stop.", flush=True)
+    stopped = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stopped.set())
+    stopped.wait()
+    print("Stopping the Temporal dev server ...", flush=True)
+    server.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,139 @@
+"""Flightdeck settings from the environment (pydantic-settings), validated, with readable errors.
+
+`FLIGHTDECK_*` variables configure Flightdeck itself; `TEMPORAL_*` variables configure the
+Temporal connection exactly as the Temporal CLI reads them (`backend/runtime/temporal_client.py`).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+import platformdirs
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_NAMESPACE = "flightdeck"
+DEFAULT_API_PORT = 8765
+DEFAULT_LABS_TASK_QUEUE = "labs.provisioning.v1"
+
+
+class ConfigError(Exception):
+    """Settings that cannot be used; the message is one readable line."""
+
+
+def default_data_dir() -> Path:
+    """Per-user data directory (e.g. ~/.local/share/flightdeck)."""
+    return platformdirs.user_data_path("flightdeck", appauthor=False)
+
+
+class Settings(BaseSettings):
+    """Flightdeck's own settings (`FLIGHTDECK_*`)."""
+
+    model_config = SettingsConfigDict(env_prefix="FLIGHTDECK_", extra="ignore")
+
+    data_dir: Path = Field(default_factory=default_data_dir)
+    api_host: str = "127.0.0.1"
+    api_port: int = Field(default=DEFAULT_API_PORT, ge=0, le=65535)
+    api_token: str | None = Field(default=None, min_length=16, repr=False)
+    temporal_ui_url: str | None = None
+    """Set by the embedded supervisor so `/healthz` can point people at the Temporal UI."""
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    sandbox_step_seconds: float = Field(default=1.0, ge=0, le=60)
+    """Demo latency of the sandbox providers per unit of work (0 in tests)."""
+    fail: str = ""
+    """Demo failure injection, e.g. `validation:2` (fail the first two attempts)."""
+    progress_cache_seconds: float = Field(default=0.75, ge=0, le=60)
+    query_concurrency: int = Field(default=16, ge=1, le=256)
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
+
+    @cached_property
+    def paths(self) -> DataPaths:
+        """Where each file of the data directory lives."""
+        return DataPaths(self.data_dir.expanduser())
+
+
+class TemporalSettings(BaseSettings):
+    """Worker and task-queue settings (`TEMPORAL_*`), beside the connection settings."""
+
+    model_config = SettingsConfigDict(env_prefix="TEMPORAL_", extra="ignore")
+
+    address: str | None = None
+    profile: str | None = None
+    namespace: str | None = None
+    labs_task_queue: str = Field(default=DEFAULT_LABS_TASK_QUEUE, min_length=1)
+    worker_identity: str | None = None
+    worker_max_concurrent_activities: int = Field(default=10, ge=1, le=10_000)
+    worker_max_concurrent_workflows: int = Field(default=50, ge=1, le=10_000)
+    worker_graceful_shutdown_seconds: float = Field(default=10.0, ge=0, le=3600)
+    cli_path: str | None = None
+
+    @property
+    def embedded(self) -> bool:
+        """True when no remote Temporal is configured, so Flightdeck runs its own dev server."""
+        return not (self.address or self.profile or os.environ.get("TEMPORAL_CONFIG_FILE"))
+
+
+class DataPaths:
+    """The layout of the data directory: SQLite db, Temporal db, token, logs, sandbox."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.db = root / "flightdeck.db"
+        self.temporal_db = root / "temporal" / "temporal.db"
+        self.temporal_state = root / "temporal"
+        self.api_token = root / "api-token"
+        self.logs = root / "logs"
+        self.sandbox = root / "sandbox"
+
+    def ensure(self) -> None:
+        """Create the directories (private to the user)."""
+        for path in (self.root, self.temporal_state, self.logs, self.sandbox):
+            path.mkdir(parents=True, exist_ok=True, mode=0o700)
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Settings from the environment plus explicit overrides; ConfigError on bad values."""
+    try:
+        return Settings(**{k: v for k, v in overrides.items() if v is not None})  # type: ignore[arg-type]
+    except ValidationError as err:
+        raise ConfigError(_first_error("FLIGHTDECK_", err)) from None
+
+
+def load_temporal_settings() -> TemporalSettings:
+    """Temporal worker settings from the environment; ConfigError on bad values."""
+    try:
+        return TemporalSettings()
+    except ValidationError as err:
+        raise ConfigError(_first_error("TEMPORAL_", err)) from None
+
+
+def _first_error(prefix: str, err: ValidationError) -> str:
+    first = err.errors()[0]
+    field = ".".join(str(part) for part in first["loc"])
+    return f"invalid setting {prefix}{field.upper()}: {first['msg']}"
+
+
+def ensure_api_token(settings: Settings) -> str:
+    """The API token: FLIGHTDECK_API_TOKEN, else the data dir's `api-token` file (created 0600)."""
+    if settings.api_token:
+        return settings.api_token
+    path = settings.paths.api_token
+    if path.exists():
+        token = path.read_text().strip()
+        if token:
+            return token
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    token = secrets.token_urlsafe(32)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(token + "\n")
+    os.chmod(path, 0o600)
+    return token

@@ -1,0 +1,1 @@
+"""Pure pydantic models and state machines: the API contract, shared with the TUI. No I/O."""

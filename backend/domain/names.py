@@ -1,0 +1,22 @@
+"""Validated string types shared by request bodies: names, actors, reasons."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import Field, StringConstraints
+
+EntityName = Annotated[
+    str,
+    StringConstraints(
+        strip_whitespace=True, min_length=1, max_length=63, pattern=r"^[a-z0-9][a-z0-9-]*$"
+    ),
+    Field(description="Lower-case letters, digits and dashes; starts with a letter or digit"),
+]
+Actor = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=64),
+    Field(description="Who acts: a user name or e-mail"),
+]
+Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+Comment = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)]

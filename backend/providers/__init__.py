@@ -1,0 +1,1 @@
+"""Side effects behind small protocols: sandbox implementations (default) and real adapters."""

@@ -1,0 +1,1 @@
+"""Providers the lab workflow uses: blueprints and lab environments."""

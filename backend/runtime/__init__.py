@@ -1,0 +1,1 @@
+"""Process runtime: the embedded Temporal dev server and the backend/worker supervisor."""

@@ -1,0 +1,1 @@
+"""Use cases the API calls: start, signal, list with live progress, audit."""

@@ -1,0 +1,1 @@
+"""Temporal code: the registry and one package per domain (registrar, workflow, activities, messages)."""

@@ -1,0 +1,1 @@
+"""Tests of the Flightdeck TUI: Pilot against a respx-mocked API, and the HTTP client."""

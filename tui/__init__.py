@@ -1,0 +1,1 @@
+"""Flightdeck's terminal UI: a Textual app that is only an HTTP client of the Flightdeck backend."""

@@ -1,0 +1,1 @@
+"""Screens of the Flightdeck TUI: the labs list, a lab's details and the action dialogs."""
