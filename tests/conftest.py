@@ -75,7 +75,9 @@ def task_queue() -> str:
 
 
 @pytest.fixture
-async def stack(dev_env: WorkflowEnvironment, tmp_path: Path, task_queue: str) -> AsyncIterator[LabStack]:
+async def stack(
+    dev_env: WorkflowEnvironment, tmp_path: Path, task_queue: str
+) -> AsyncIterator[LabStack]:
     """Store + sandbox + lab worker + service against the dev server."""
     async with lab_stack(dev_env.client, tmp_path, task_queue) as built:
         yield built

@@ -16,7 +16,11 @@ from temporalio.worker import Worker
 from backend.domain.labs import CreateLab, Lab, LabSeverity
 from backend.domain.progress import Progress
 from backend.providers.faults import FaultPlan
-from backend.providers.labs.sandbox import SandboxBlueprintService, SandboxLabEnvironments, SandboxLabStore
+from backend.providers.labs.sandbox import (
+    SandboxBlueprintService,
+    SandboxLabEnvironments,
+    SandboxLabStore,
+)
 from backend.services.labs import LabService
 from backend.services.progress import ProgressReader, VisibilityIndex
 from backend.store.audit import AuditRepository
@@ -51,7 +55,9 @@ class LabStack:
         )
         return worker
 
-    async def create(self, name: str = "demo", severity: LabSeverity = LabSeverity.LOW, ttl_hours: int = 2) -> Lab:
+    async def create(
+        self, name: str = "demo", severity: LabSeverity = LabSeverity.LOW, ttl_hours: int = 2
+    ) -> Lab:
         """Create a lab through the service (starts its workflow)."""
         return await self.service.create(
             CreateLab(name=name, requested_by="alice", severity=severity, ttl_hours=ttl_hours)
@@ -59,9 +65,13 @@ class LabStack:
 
     async def progress(self, lab: Lab) -> Progress:
         """The lab's progress, queried now."""
-        return await self.client.get_workflow_handle(lab.workflow_id).query("progress", result_type=Progress)
+        return await self.client.get_workflow_handle(lab.workflow_id).query(
+            "progress", result_type=Progress
+        )
 
-    async def wait_progress(self, lab: Lab, predicate: Callable[[Progress], bool], timeout: float = 30.0) -> Progress:
+    async def wait_progress(
+        self, lab: Lab, predicate: Callable[[Progress], bool], timeout: float = 30.0
+    ) -> Progress:
         """Query until `predicate` holds (bounded); fails the test with the last progress."""
         return await eventually(lambda: self.progress(lab), predicate, timeout=timeout)
 

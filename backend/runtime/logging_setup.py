@@ -10,7 +10,7 @@ from pathlib import Path
 
 
 def configure_logging(log_file: Path, level: str, *, to_stderr: bool = True) -> None:
-    """Log to `log_file` (rotated) and, unless the supervisor captures us, to stderr."""
+    """Log to `log_file` (rotated) and warnings to stderr, unless the supervisor captures us."""
     log_file.parent.mkdir(parents=True, exist_ok=True)
     fmt = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
     root = logging.getLogger()
@@ -22,6 +22,7 @@ def configure_logging(log_file: Path, level: str, *, to_stderr: bool = True) -> 
     if to_stderr and os.environ.get("FLIGHTDECK_EMBEDDED_CHILD") != "1":
         stream = logging.StreamHandler(sys.stderr)
         stream.setFormatter(fmt)
+        stream.setLevel(max(logging.WARNING, root.level))
         root.addHandler(stream)
     for noisy in ("httpx", "uvicorn.access", "temporalio.activity", "temporalio.workflow"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))

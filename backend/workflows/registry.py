@@ -34,6 +34,8 @@ class WorkerOptions:
     max_concurrent_activities: int = 10
     max_concurrent_workflow_tasks: int = 50
     graceful_shutdown_seconds: float = 10.0
+    heartbeat_throttle_seconds: float = 1.0
+    """How often heartbeats reach the server at most: percent and cancellation stay prompt."""
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -78,6 +80,12 @@ def register_all(
                 max_concurrent_activities=options.max_concurrent_activities,
                 max_concurrent_workflow_tasks=options.max_concurrent_workflow_tasks,
                 graceful_shutdown_timeout=timedelta(seconds=options.graceful_shutdown_seconds),
+                max_heartbeat_throttle_interval=timedelta(
+                    seconds=options.heartbeat_throttle_seconds
+                ),
+                default_heartbeat_throttle_interval=timedelta(
+                    seconds=options.heartbeat_throttle_seconds
+                ),
                 **options.extra,
             )
         )

@@ -20,7 +20,9 @@ def awaiting_review(progress: Progress) -> bool:
 
 
 async def approve(stack: LabStack, lab_id: str, reviewer: str = "bob") -> None:
-    await stack.service.review(lab_id, ReviewLab(decision=ReviewDecision.APPROVE, reviewer=reviewer))
+    await stack.service.review(
+        lab_id, ReviewLab(decision=ReviewDecision.APPROVE, reviewer=reviewer)
+    )
 
 
 async def test_happy_path_reaches_running_with_every_step_completed(stack: LabStack) -> None:
@@ -36,9 +38,17 @@ async def test_happy_path_reaches_running_with_every_step_completed(stack: LabSt
     progress = await stack.wait_progress(lab, lambda p: p.phase == "running")
     assert progress.percent == 100
     states = {s.name: s.state for s in progress.steps}
-    assert all(states[n] == StepState.COMPLETED for n in
-               ["LockLab", "GenerateBlueprint", "ProvisionEnvironment", "RunValidation",
-                "RequestHumanReview", "FinalizeLab"])
+    assert all(
+        states[n] == StepState.COMPLETED
+        for n in [
+            "LockLab",
+            "GenerateBlueprint",
+            "ProvisionEnvironment",
+            "RunValidation",
+            "RequestHumanReview",
+            "FinalizeLab",
+        ]
+    )
     record = await stack.labs.get(lab.id)
     assert record is not None and record.status == LabStatus.RUNNING
     assert record.expires_at is not None
@@ -51,10 +61,14 @@ async def test_request_changes_loops_back_to_validation_then_review(stack: LabSt
     lab = await stack.create("loop")
     await stack.wait_progress(lab, awaiting_review)
     await stack.service.review(
-        lab.id, ReviewLab(decision=ReviewDecision.REQUEST_CHANGES, reviewer="bob", comment="bigger vm")
+        lab.id,
+        ReviewLab(decision=ReviewDecision.REQUEST_CHANGES, reviewer="bob", comment="bigger vm"),
     )
     progress = await stack.wait_progress(
-        lab, lambda p: awaiting_review(p) and p.awaiting is not None and p.awaiting.request_id == "review-2"
+        lab,
+        lambda p: (
+            awaiting_review(p) and p.awaiting is not None and p.awaiting.request_id == "review-2"
+        ),
     )
     validation = progress.step("RunValidation")
     assert validation is not None and validation.attempt == 2
@@ -70,7 +84,9 @@ async def test_review_signal_when_not_waiting_is_ignored_and_recorded(stack: Lab
     await approve(stack, lab.id)
     await stack.wait_progress(lab, lambda p: p.phase == "running")
     # A stray signal from any Temporal client (e.g. the CLI) once the lab runs:
-    await handle.signal("HumanReview", HumanReviewSignal(decision=ReviewDecision.APPROVE, reviewer="eve"))
+    await handle.signal(
+        "HumanReview", HumanReviewSignal(decision=ReviewDecision.APPROVE, reviewer="eve")
+    )
     progress = await stack.wait_progress(lab, lambda p: len(p.decisions) == 2)
     ignored = progress.decisions[-1]
     assert not ignored.accepted and ignored.actor == "eve"
@@ -78,7 +94,9 @@ async def test_review_signal_when_not_waiting_is_ignored_and_recorded(stack: Lab
     assert progress.phase == "running"
 
 
-async def test_validation_retries_then_succeeds(skipping_env: WorkflowEnvironment, tmp_path: Path, task_queue: str) -> None:
+async def test_validation_retries_then_succeeds(
+    skipping_env: WorkflowEnvironment, tmp_path: Path, task_queue: str
+) -> None:
     async with lab_stack(skipping_env.client, tmp_path, task_queue, faults="validation:2") as stack:
         lab = await stack.create("flaky")
         progress = await stack.wait_progress(lab, awaiting_review, timeout=60)
@@ -89,7 +107,9 @@ async def test_validation_retries_then_succeeds(skipping_env: WorkflowEnvironmen
 async def test_validation_failing_every_retry_fails_the_lab_and_tears_down(
     skipping_env: WorkflowEnvironment, tmp_path: Path, task_queue: str
 ) -> None:
-    async with lab_stack(skipping_env.client, tmp_path, task_queue, faults="validation:always") as stack:
+    async with lab_stack(
+        skipping_env.client, tmp_path, task_queue, faults="validation:always"
+    ) as stack:
         lab = await stack.create("broken")
         handle = stack.client.get_workflow_handle(lab.workflow_id)
         with pytest.raises(WorkflowFailureError):
@@ -105,7 +125,9 @@ async def test_validation_failing_every_retry_fails_the_lab_and_tears_down(
 async def test_invalid_blueprint_fails_without_retrying(
     skipping_env: WorkflowEnvironment, tmp_path: Path, task_queue: str
 ) -> None:
-    async with lab_stack(skipping_env.client, tmp_path, task_queue, faults="blueprint:invalid") as stack:
+    async with lab_stack(
+        skipping_env.client, tmp_path, task_queue, faults="blueprint:invalid"
+    ) as stack:
         lab = await stack.create("tampered")
         with pytest.raises(WorkflowFailureError):
             await stack.client.get_workflow_handle(lab.workflow_id).result()
@@ -117,7 +139,9 @@ async def test_invalid_blueprint_fails_without_retrying(
         assert await stack.deps.environments.list_resources(lab.id) == []
 
 
-async def test_ttl_expiry_tears_the_lab_down(skipping_env: WorkflowEnvironment, skipping_stack: LabStack) -> None:
+async def test_ttl_expiry_tears_the_lab_down(
+    skipping_env: WorkflowEnvironment, skipping_stack: LabStack
+) -> None:
     stack = skipping_stack
     lab = await stack.create("short", ttl_hours=3)
     await stack.wait_progress(lab, awaiting_review, timeout=60)
@@ -146,22 +170,30 @@ async def _cancel_and_check(stack: LabStack, lab_id: str, workflow_id: str) -> N
     assert sorted(e.split()[1] for e in created) == sorted(e.split()[1] for e in removed)
 
 
-async def test_cancel_while_queued_before_any_worker_runs(dev_env: WorkflowEnvironment, tmp_path: Path, task_queue: str) -> None:
+async def test_cancel_while_queued_before_any_worker_runs(
+    dev_env: WorkflowEnvironment, tmp_path: Path, task_queue: str
+) -> None:
     async with lab_stack(dev_env.client, tmp_path, task_queue, run_worker=False) as stack:
         lab = await stack.create("queued")
         await stack.service.cancel(lab.id, CancelLab(reason="changed my mind", actor="carol"))
         async with stack.worker():
-            result = await stack.client.get_workflow_handle(lab.workflow_id, result_type=LabResult).result()
+            result = await stack.client.get_workflow_handle(
+                lab.workflow_id, result_type=LabResult
+            ).result()
             progress = await stack.progress(lab)
         assert result.status == LabStatus.CANCELLED
         assert progress.step("GenerateBlueprint").state == StepState.SKIPPED  # type: ignore[union-attr]
         assert stack.sandbox.events(lab.id) == []
 
 
-async def test_cancel_during_provisioning_stops_and_tears_down(dev_env: WorkflowEnvironment, tmp_path: Path, task_queue: str) -> None:
+async def test_cancel_during_provisioning_stops_and_tears_down(
+    dev_env: WorkflowEnvironment, tmp_path: Path, task_queue: str
+) -> None:
     async with lab_stack(dev_env.client, tmp_path, task_queue, step_seconds=0.2) as stack:
         lab = await stack.create("mid", LabSeverity.CRITICAL)
-        await eventually(lambda: stack.deps.environments.list_resources(lab.id), lambda r: len(r) >= 2)
+        await eventually(
+            lambda: stack.deps.environments.list_resources(lab.id), lambda r: len(r) >= 2
+        )
         await _cancel_and_check(stack, lab.id, lab.workflow_id)
         created = [e for e in stack.sandbox.events(lab.id) if e.startswith("created")]
         assert 2 <= len(created) < 8, "provisioning stopped early"
@@ -181,10 +213,15 @@ async def test_cancel_while_running_tears_down(stack: LabStack) -> None:
     await _cancel_and_check(stack, lab.id, lab.workflow_id)
 
 
-async def test_cancel_during_validation_retries_tears_down(dev_env: WorkflowEnvironment, tmp_path: Path, task_queue: str) -> None:
+async def test_cancel_during_validation_retries_tears_down(
+    dev_env: WorkflowEnvironment, tmp_path: Path, task_queue: str
+) -> None:
     async with lab_stack(dev_env.client, tmp_path, task_queue, faults="validation:always") as stack:
         lab = await stack.create("validating")
-        await stack.wait_progress(lab, lambda p: (s := p.step("RunValidation")) is not None and s.state == StepState.RUNNING)
+        await stack.wait_progress(
+            lab,
+            lambda p: (s := p.step("RunValidation")) is not None and s.state == StepState.RUNNING,
+        )
         await _cancel_and_check(stack, lab.id, lab.workflow_id)
 
 
@@ -203,15 +240,18 @@ async def test_temporal_cancel_also_tears_down(stack: LabStack) -> None:
 async def test_worker_restart_mid_provision_resumes_from_heartbeat(
     dev_env: WorkflowEnvironment, tmp_path: Path, task_queue: str
 ) -> None:
-    async with lab_stack(dev_env.client, tmp_path, task_queue, step_seconds=0.25, run_worker=False) as stack:
+    async with lab_stack(
+        dev_env.client, tmp_path, task_queue, step_seconds=0.25, run_worker=False
+    ) as stack:
         lab = await stack.create("restart", LabSeverity.CRITICAL)
         first = stack.worker(graceful_seconds=0)
         async with first:
-            await eventually(lambda: stack.deps.environments.list_resources(lab.id), lambda r: len(r) >= 3)
+            await eventually(
+                lambda: stack.deps.environments.list_resources(lab.id), lambda r: len(r) >= 3
+            )
         # The first worker is gone mid-provision; a new one picks the activity up again.
         async with stack.worker():
-            await stack.wait_progress(lab, awaiting_review, timeout=60)
-        progress = await stack.progress(lab)
+            progress = await stack.wait_progress(lab, awaiting_review, timeout=60)
         step = progress.step("ProvisionEnvironment")
         assert step is not None and "resumed after" in (step.detail or "")
         created = [e for e in stack.sandbox.events(lab.id) if e.startswith("created")]

@@ -197,6 +197,7 @@ class LabProvisionWorkflow:
                 non_retryable_error_types=[LAB_LOCKED, LAB_MISSING],
             ),
         )
+        self._stop_if_cancelled()
         tracker.complete(LabStepName.LOCK)
 
         tracker.start(LabStepName.BLUEPRINT)
@@ -208,6 +209,7 @@ class LabProvisionWorkflow:
             start_to_close_timeout=timedelta(minutes=2),
             retry_policy=QUICK_RETRY,
         )
+        self._stop_if_cancelled()
         tracker.complete(
             LabStepName.BLUEPRINT, f"{blueprint.template}: {len(blueprint.resources)} resources"
         )
@@ -223,6 +225,7 @@ class LabProvisionWorkflow:
             retry_policy=PROVISION_RETRY,
             cancellation_type=workflow.ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
         )
+        self._stop_if_cancelled()
         detail = f"{provisioned.total}/{provisioned.total} resources"
         if provisioned.resumed_from:
             detail += f" (resumed after {provisioned.resumed_from})"
@@ -239,10 +242,19 @@ class LabProvisionWorkflow:
             start_to_close_timeout=SHORT,
             retry_policy=QUICK_RETRY,
         )
+        self._stop_if_cancelled()
         tracker.complete(LabStepName.FINALIZE, f"running until {expires_at:%Y-%m-%d %H:%M} UTC")
         tracker.set_phase(LabPhase.RUNNING)
 
-        await workflow.sleep(timedelta(hours=params.ttl_hours))
+        try:
+            await workflow.wait_condition(
+                lambda: self._cancel is not None, timeout=timedelta(hours=params.ttl_hours)
+            )
+        except TimeoutError:
+            return await self._end(
+                params, LabStatus.EXPIRED, f"TTL of {params.ttl_hours} h reached"
+            )
+        self._stop_if_cancelled()
         return await self._end(params, LabStatus.EXPIRED, f"TTL of {params.ttl_hours} h reached")
 
     async def _validate_until_approved(self, lab_id: str, blueprint: Blueprint) -> None:
@@ -258,6 +270,7 @@ class LabProvisionWorkflow:
                 start_to_close_timeout=timedelta(minutes=5),
                 retry_policy=VALIDATION_RETRY,
             )
+            self._stop_if_cancelled()
             tracker.complete(
                 LabStepName.VALIDATION,
                 f"{validation.checks} checks passed (attempt {validation.attempt})",
@@ -272,10 +285,14 @@ class LabProvisionWorkflow:
                 start_to_close_timeout=SHORT,
                 retry_policy=QUICK_RETRY,
             )
+            self._stop_if_cancelled()
             tracker.wait(LabStepName.REVIEW, f"waiting for a reviewer ({request_id})")
             tracker.set_phase(LabPhase.AWAITING_REVIEW)
             tracker.await_human("review", request_id, "Approve the lab, or request changes")
-            await workflow.wait_condition(lambda: self._review is not None)
+            await workflow.wait_condition(
+                lambda: self._review is not None or self._cancel is not None
+            )
+            self._stop_if_cancelled()
             review = self._review
             assert review is not None
             self._review = None
@@ -288,6 +305,12 @@ class LabProvisionWorkflow:
             tracker.complete(LabStepName.REVIEW, f"{verdict} by {review.reviewer}{comment}")
             tracker.reset(LabStepName.VALIDATION)
             tracker.reset(LabStepName.REVIEW)
+
+    def _stop_if_cancelled(self) -> None:
+        """Raise CancelledError once CancelLab arrived: an activity that finished anyway (its
+        cancellation came too late) must not let the flow go on."""
+        if self._cancel is not None:
+            raise asyncio.CancelledError("CancelLab received")
 
     async def _end(self, params: LabProvisionParams, status: LabStatus, reason: str) -> LabResult:
         """Tear down what exists and record the final status. Runs once, to completion."""
