@@ -44,8 +44,7 @@ class ProgressTracker:
         return step
 
     def _recompute(self) -> None:
-        done = {StepState.COMPLETED, StepState.SKIPPED}
-        total = sum(s.weight for s in self.progress.steps if s.state in done)
+        total = sum(s.weight for s in self.progress.steps if s.state == StepState.COMPLETED)
         self.progress.percent = max(0, min(100, total))
 
     def set_phase(self, phase: str) -> None:
