@@ -16,6 +16,8 @@ import platformdirs
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from backend.providers.faults import FaultPlan
+
 DEFAULT_NAMESPACE = "flightdeck"
 DEFAULT_API_PORT = 8765
 DEFAULT_LABS_TASK_QUEUE = "labs.provisioning.v1"
@@ -48,6 +50,15 @@ class Settings(BaseSettings):
     """Demo failure injection, e.g. `validation:2` (fail the first two attempts)."""
     progress_cache_seconds: float = Field(default=0.75, ge=0, le=60)
     query_concurrency: int = Field(default=16, ge=1, le=256)
+
+    @field_validator("fail")
+    @classmethod
+    def _fault_plan(cls, value: str) -> str:
+        try:
+            FaultPlan.parse(value)
+        except ValueError as err:
+            raise ValueError(str(err).removeprefix("FLIGHTDECK_FAIL: ")) from None
+        return value
 
     @field_validator("log_level", mode="before")
     @classmethod
@@ -118,7 +129,8 @@ def load_temporal_settings() -> TemporalSettings:
 def _first_error(prefix: str, err: ValidationError) -> str:
     first = err.errors()[0]
     field = ".".join(str(part) for part in first["loc"])
-    return f"invalid setting {prefix}{field.upper()}: {first['msg']}"
+    message = str(first["msg"]).removeprefix("Value error, ")
+    return f"invalid setting {prefix}{field.upper()}: {message}"
 
 
 def ensure_api_token(settings: Settings) -> str:
