@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import os
 import signal
 import sys
@@ -134,6 +135,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         _fail(str(err), EXIT_USAGE)
     except KeyboardInterrupt:
         code = 130
+    except Exception as err:  # one line for people, the traceback for the log
+        logging.getLogger("flightdeck").exception("flightdeck %s failed", args.command or "")
+        _fail(f"{type(err).__name__}: {err}".splitlines()[0], EXIT_FAILED)
     _exit(code)
 
 

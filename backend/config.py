@@ -107,7 +107,12 @@ class DataPaths:
     def ensure(self) -> None:
         """Create the directories (private to the user)."""
         for path in (self.root, self.temporal_state, self.logs, self.sandbox):
-            path.mkdir(parents=True, exist_ok=True, mode=0o700)
+            try:
+                path.mkdir(parents=True, exist_ok=True, mode=0o700)
+            except OSError as err:
+                raise ConfigError(
+                    f"cannot create data directory {path}: {err.strerror} (set FLIGHTDECK_DATA_DIR)"
+                ) from None
 
 
 def load_settings(**overrides: object) -> Settings:

@@ -47,7 +47,7 @@ async def list_labs(
         str, Query(max_length=MAX_LIVE * 65, description="Comma-separated ids to query exactly")
     ] = "",
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0,
 ) -> LabList:
     """Labs, newest first, with visibility summaries; `live` ids also carry exact progress."""
     ids = [part.strip() for part in live.split(",") if part.strip()]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from backend.domain.names import Actor, Comment, EntityName, Reason
 from backend.domain.progress import Progress, ProgressSummary
@@ -87,7 +87,7 @@ class CreateLab(BaseModel):
     name: EntityName
     requested_by: Actor
     severity: LabSeverity = LabSeverity.MEDIUM
-    ttl_hours: int = Field(
+    ttl_hours: StrictInt = Field(
         default=8, ge=1, le=24 * 30, description="Hours the lab runs before expiry"
     )
 
@@ -102,10 +102,11 @@ class ReviewLab(BaseModel):
     comment: Comment = ""
     request_id: str | None = Field(
         default=None,
+        min_length=1,
         max_length=64,
         description="The review round answered (from progress.awaiting); defaults to the current one",
     )
-    idempotency_key: str | None = Field(default=None, max_length=128)
+    idempotency_key: str | None = Field(default=None, min_length=1, max_length=128)
 
 
 class CancelLab(BaseModel):
@@ -115,7 +116,7 @@ class CancelLab(BaseModel):
 
     reason: Reason
     actor: Actor
-    idempotency_key: str | None = Field(default=None, max_length=128)
+    idempotency_key: str | None = Field(default=None, min_length=1, max_length=128)
 
 
 class Lab(BaseModel):

@@ -60,6 +60,8 @@ class Decision(BaseModel):
     at: datetime
     accepted: bool = True
     note: str | None = None
+    signal_id: str | None = None
+    """Echo of the signal's id, so the sender can confirm how the workflow took it."""
 
 
 class Progress(BaseModel):

@@ -11,9 +11,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import signal
 import socket
 import sys
+import threading
 from collections.abc import Collection, Generator
 
 import uvicorn
@@ -53,6 +55,18 @@ def bind_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
+def watch_parent(loop: asyncio.AbstractEventLoop, stop: asyncio.Event) -> None:
+    """Stop when stdin closes: the supervisor holds it open, so EOF means it is gone."""
+
+    def wait_for_eof() -> None:
+        with contextlib.suppress(OSError, ValueError):
+            while sys.stdin.buffer.read(4096):
+                pass
+        loop.call_soon_threadsafe(stop.set)
+
+    threading.Thread(target=wait_for_eof, name="parent-watch", daemon=True).start()
+
+
 async def run_backend(
     settings: Settings,
     temporal: TemporalSettings,
@@ -72,6 +86,8 @@ async def run_backend(
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
+    if os.environ.get("FLIGHTDECK_EMBEDDED_CHILD") == "1":
+        watch_parent(loop, stop)
 
     running: list[asyncio.Task[None]] = []
     temporal_workers = []

@@ -82,7 +82,7 @@ class BackendChild:
             env={**env, "FLIGHTDECK_EMBEDDED_CHILD": "1", "PYTHONUNBUFFERED": "1"},
             stdout=subprocess.PIPE,
             stderr=self._log,
-            stdin=subprocess.DEVNULL,
+            stdin=subprocess.PIPE,  # closed when we die: the child then shuts down by itself
             start_new_session=True,
         )
         self.url: str | None = None
@@ -114,6 +114,9 @@ class BackendChild:
 
     def stop(self, timeout: float = 20.0) -> None:
         """SIGTERM (graceful: workers finish or leave resumable activities), then SIGKILL."""
+        if self.process.stdin is not None:
+            with contextlib.suppress(OSError):
+                self.process.stdin.close()
         if self.process.poll() is None:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(self.process.pid, signal.SIGTERM)
@@ -134,6 +137,32 @@ def _tail(path: Path, lines: int = 6) -> str:
     return ("Last log lines (" + str(path) + "):\n  " + "\n  ".join(text)) if text else ""
 
 
+FLIGHTDECK_OWNED_TEMPORAL_VARS = (
+    "TEMPORAL_LABS_TASK_QUEUE",
+    "TEMPORAL_WORKER_",
+    "TEMPORAL_CLI_PATH",
+)
+
+
+def embedded_child_env(env: dict[str, str], info: TemporalServerInfo) -> dict[str, str]:
+    """The backend's environment for the embedded server: its address and namespace only.
+
+    Connection settings of the user's own (e.g. Temporal Cloud) profile or environment must not
+    leak in: TLS or an API key against the plaintext local dev server would fail.
+    """
+    child = {
+        key: value
+        for key, value in env.items()
+        if not key.startswith("TEMPORAL_") or key.startswith(FLIGHTDECK_OWNED_TEMPORAL_VARS)
+    }
+    child.update(
+        TEMPORAL_ADDRESS=info.address,
+        TEMPORAL_NAMESPACE=info.namespace,
+        TEMPORAL_CONFIG_FILE=os.devnull,
+    )
+    return child
+
+
 def run_all(settings: Settings, temporal: TemporalSettings) -> int:
     """Start (or reuse) Temporal, start the backend, run the TUI; stop what we started."""
     from tui.app import run_tui
@@ -144,6 +173,17 @@ def run_all(settings: Settings, temporal: TemporalSettings) -> int:
     info: TemporalServerInfo | None = None
     backend: BackendChild | None = None
     try:
+
+        def hang_up(signum: int, _frame: object) -> None:
+            # SSH dropped or we were told to stop: take our children with us.
+            if backend is not None:
+                backend.stop(timeout=10.0)
+            if server is not None and info is not None and info.owned:
+                server.stop()
+            os._exit(128 + signum)
+
+        signal.signal(signal.SIGHUP, hang_up)
+        signal.signal(signal.SIGTERM, hang_up)
         if temporal.embedded:
             print("Starting the embedded Temporal dev server ...", flush=True)
             server = embedded_server(settings, temporal)
@@ -152,7 +192,7 @@ def run_all(settings: Settings, temporal: TemporalSettings) -> int:
             print(f"Temporal {how}: {info.address}, namespace {info.namespace}", flush=True)
             if info.ui_url:
                 print(f"Temporal UI: {info.ui_url}", flush=True)
-            env.update(TEMPORAL_ADDRESS=info.address, TEMPORAL_NAMESPACE=info.namespace)
+            env = embedded_child_env(env, info)
             if info.ui_url:
                 env["FLIGHTDECK_TEMPORAL_UI_URL"] = info.ui_url
         token = ensure_api_token(settings)

@@ -7,14 +7,17 @@ repeated with the same idempotency key returns the first outcome without acting 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import secrets
+import time
+import uuid
 from collections.abc import Sequence
 
 from temporalio.client import Client, WorkflowHandle
 from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
-from temporalio.service import RPCError
+from temporalio.service import RPCError, RPCStatusCode
 
 from backend.domain.audit import ActionResult, AuditOutcome
 from backend.domain.labs import (
@@ -44,6 +47,8 @@ from backend.workflows.labs.workflow import LabProvisionWorkflow
 
 log = logging.getLogger(__name__)
 
+CONFIRM_SECONDS = 5.0
+"""How long an action waits for the workflow to confirm the signal it sent."""
 MAX_LIVE = 50
 """Most rows a list call queries exactly (what fits on a screen, and then some)."""
 
@@ -224,11 +229,13 @@ class LabService:
                 request.idempotency_key,
             )
             raise Conflict(message)
+        signal_id = request.idempotency_key or uuid.uuid4().hex
         signal = HumanReviewSignal(
             decision=request.decision,
             reviewer=request.reviewer,
             comment=request.comment,
             request_id=awaiting.request_id,
+            signal_id=signal_id,
         )
         await self._signal(record, HUMAN_REVIEW_SIGNAL, signal)
         verb = (
@@ -237,16 +244,20 @@ class LabService:
             else "sent back (changes requested)"
         )
         message = f"lab {record.name} {verb} ({awaiting.request_id})"
-        return await self._record_action(
+        outcome, message = await self._confirm(record, signal_id, message)
+        result = await self._record_action(
             action,
             record,
             request.reviewer,
             request.comment,
-            AuditOutcome.ACCEPTED,
+            outcome,
             message,
             request.idempotency_key,
             {"request_id": awaiting.request_id},
         )
+        if outcome == AuditOutcome.REFUSED:
+            raise Conflict(message)
+        return result
 
     async def cancel(self, lab_id: str, request: CancelLab) -> ActionResult:
         """Send CancelLab unless the lab has already ended (Conflict)."""
@@ -277,19 +288,61 @@ class LabService:
                 request.idempotency_key,
             )
             raise Conflict(message)
-        await self._signal(
-            record, CANCEL_LAB_SIGNAL, CancelLabSignal(reason=request.reason, actor=request.actor)
-        )
+        signal_id = request.idempotency_key or uuid.uuid4().hex
+        try:
+            await self._signal(
+                record,
+                CANCEL_LAB_SIGNAL,
+                CancelLabSignal(reason=request.reason, actor=request.actor, signal_id=signal_id),
+            )
+        except _WorkflowMissing:
+            # The row outlived its workflow (it never started, or history was deleted):
+            # nothing runs, so the lab is simply cancelled.
+            reason = f"cancelled by {request.actor}: {request.reason} (no workflow was running)"
+            await self._labs.set_status(lab_id, LabStatus.CANCELLED, reason=reason)
+            return await self._record_action(
+                action,
+                record,
+                request.actor,
+                request.reason,
+                AuditOutcome.ACCEPTED,
+                f"lab {record.name} cancelled; it had no running workflow",
+                request.idempotency_key,
+            )
         message = f"lab {record.name} is being cancelled; its environment will be torn down"
-        return await self._record_action(
+        outcome, message = await self._confirm(record, signal_id, message)
+        result = await self._record_action(
             action,
             record,
             request.actor,
             request.reason,
-            AuditOutcome.ACCEPTED,
+            outcome,
             message,
             request.idempotency_key,
         )
+        if outcome == AuditOutcome.REFUSED:
+            raise Conflict(message)
+        return result
+
+    async def _confirm(
+        self, record: LabRecord, signal_id: str, message: str
+    ) -> tuple[AuditOutcome, str]:
+        """Wait (bounded) until the workflow shows how it took the signal: a racing action may
+        have changed what it waits for between our query and our signal."""
+        deadline = time.monotonic() + CONFIRM_SECONDS
+        while time.monotonic() < deadline:
+            try:
+                progress = await self._progress.read(record.workflow_id, fresh=True, strict=True)
+            except ProgressUnavailable:
+                break
+            decisions = progress.decisions if progress else []
+            decision = next((d for d in decisions if d.signal_id == signal_id), None)
+            if decision is not None:
+                if decision.accepted:
+                    return AuditOutcome.ACCEPTED, message
+                return AuditOutcome.REFUSED, f"lab {record.name}: {decision.note or 'refused'}"
+            await asyncio.sleep(0.05)
+        return AuditOutcome.ACCEPTED, f"{message} (signal sent; not yet confirmed by the workflow)"
 
     async def _fresh_progress(self, record: LabRecord) -> Progress | None:
         try:
@@ -306,6 +359,8 @@ class LabService:
         try:
             await handle.signal(name, payload)
         except RPCError as err:
+            if err.status == RPCStatusCode.NOT_FOUND:
+                raise _WorkflowMissing(str(err)) from None
             raise Unavailable(f"Temporal did not take the {name} signal: {err}") from None
         finally:
             self._progress.forget(record.workflow_id)
@@ -333,6 +388,10 @@ class LabService:
             details={"name": record.name, **(details or {})},
         )
         return ActionResult(outcome=entry.outcome, message=entry.message, audit_id=entry.id)
+
+
+class _WorkflowMissing(Exception):
+    """Temporal has no workflow with the lab's id."""
 
 
 def _repeat(outcome: AuditOutcome, message: str, audit_id: int) -> ActionResult:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib import resources
@@ -49,17 +50,20 @@ class Database:
     async def migrate(self) -> list[int]:
         """Apply the migrations newer than the schema version, each in one transaction."""
         applied: list[int] = []
-        current = await self.schema_version()
         for number, sql in available_migrations():
-            if number <= current:
-                continue
-            script = f"BEGIN IMMEDIATE;\n{sql}\nPRAGMA user_version = {number};\nCOMMIT;\n"
             async with self._write_lock:
+                await self.connection.execute("BEGIN IMMEDIATE")
                 try:
-                    await self.connection.executescript(script)
-                except BaseException:
-                    if self.connection.in_transaction:
+                    # Another process (api and worker starting together) may have applied it.
+                    if number <= await self.schema_version():
                         await self.connection.execute("ROLLBACK")
+                        continue
+                    for statement in split_statements(sql):
+                        await self.connection.execute(statement)
+                    await self.connection.execute(f"PRAGMA user_version = {number}")
+                    await self.connection.execute("COMMIT")
+                except BaseException:
+                    await self._rollback()
                     raise
             applied.append(number)
         return applied
@@ -72,14 +76,39 @@ class Database:
         SQLite's busy timeout.
         """
         async with self._write_lock:
-            await self.connection.execute("BEGIN IMMEDIATE")
+            await asyncio.shield(self.connection.execute("BEGIN IMMEDIATE"))
             try:
                 yield self.connection
             except BaseException:
-                await self.connection.execute("ROLLBACK")
+                # Shielded: a cancelled caller must not leave the shared connection mid-transaction.
+                await asyncio.shield(self._rollback())
                 raise
             else:
-                await self.connection.execute("COMMIT")
+                try:
+                    await asyncio.shield(self.connection.execute("COMMIT"))
+                except BaseException:
+                    await asyncio.shield(self._rollback())
+                    raise
+
+    async def _rollback(self) -> None:
+        if self.connection.in_transaction:
+            await self.connection.execute("ROLLBACK")
+
+
+def split_statements(script: str) -> list[str]:
+    """The complete SQL statements of a script (trigger bodies with inner `;` stay whole)."""
+    statements: list[str] = []
+    current = ""
+    for line in script.splitlines(keepends=True):
+        if not current and line.strip().startswith("--"):
+            continue
+        current += line
+        if sqlite3.complete_statement(current):
+            statements.append(current.strip())
+            current = ""
+    if current.strip():
+        raise ValueError(f"incomplete SQL statement in migration: {current.strip()[:60]}")
+    return statements
 
 
 def available_migrations() -> list[tuple[int, str]]:

@@ -184,13 +184,26 @@ async def test_audit_log_lists_actions_newest_first_with_outcomes(api: httpx.Asy
         f"/api/v1/labs/{lab['id']}/review",
         json={"decision": "request_changes", "reviewer": "bob", "comment": "more disk"},
     )
-    await api.post(
+
+    async def round_two() -> dict[str, Any]:
+        body: dict[str, Any] = (await api.get(f"/api/v1/labs/{lab['id']}")).json()
+        return body
+
+    await eventually(
+        round_two,
+        lambda b: ((b.get("progress") or {}).get("awaiting") or {}).get("request_id") == "review-2",
+    )
+    approved = await api.post(
         f"/api/v1/labs/{lab['id']}/review", json={"decision": "approve", "reviewer": "bob"}
     )
+    assert approved.status_code == 200, approved.text
     entries = (await api.get("/api/v1/audit")).json()["items"]
     actions = [(e["action"], e["outcome"], e["actor"]) for e in entries]
     assert actions[-1] == ("create", "accepted", "alice")
-    assert ("review.request_changes", "accepted", "bob") in actions
+    assert actions[:2] == [
+        ("review.approve", "accepted", "bob"),
+        ("review.request_changes", "accepted", "bob"),
+    ]
     assert entries[0]["id"] > entries[-1]["id"]
     changes = next(e for e in entries if e["action"] == "review.request_changes")
     assert changes["reason"] == "more disk"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from pathlib import Path
 
@@ -110,3 +111,36 @@ async def test_same_idempotency_key_returns_the_first_entry(db: Database) -> Non
     )
     assert again == first
     assert len(await audit.list()) == 1
+
+
+async def test_two_processes_opening_a_fresh_database_together_migrate_once(tmp_path: Path) -> None:
+    first, second = await asyncio.gather(
+        Database.open(tmp_path / "race.db"), Database.open(tmp_path / "race.db")
+    )
+    latest = available_migrations()[-1][0]
+    assert await first.schema_version() == latest == await second.schema_version()
+    await first.close()
+    await second.close()
+
+
+async def test_a_cancelled_writer_leaves_no_open_transaction(db: Database) -> None:
+    labs = LabRepository(db)
+    await new_lab(labs)
+
+    inside = asyncio.Event()
+
+    async def slow_write() -> None:
+        async with db.transaction() as conn:
+            await conn.execute("UPDATE labs SET status = 'failed' WHERE id = 'a1'")
+            inside.set()
+            await asyncio.Event().wait()  # until cancelled
+
+    task = asyncio.create_task(slow_write())
+    await inside.wait()
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert not db.connection.in_transaction
+    record = await labs.get("a1")
+    assert record is not None and record.status == LabStatus.QUEUED
+    assert await labs.set_status("a1", LabStatus.PROVISIONING)

@@ -167,7 +167,10 @@ class LabActivities:
     async def teardown_lab(self, data: TeardownInput) -> TeardownResult:
         """Remove whatever exists of the lab's environment (idempotent; resumable by heartbeat)."""
         environments = self._deps.environments
-        resources = await environments.list_resources(data.lab_id)
+        # Newest first: what was created last depends on what came before it.
+        resources = sorted(
+            await environments.list_resources(data.lab_id), key=lambda r: r.created_at
+        )
         total = len(resources)
         removed = 0
         activity.heartbeat(HeartbeatProgress(done=0, total=total).model_dump())

@@ -42,6 +42,8 @@ class HumanReviewSignal(BaseModel):
     comment: str = ""
     request_id: str | None = None
     """The review round answered; None answers the current one."""
+    signal_id: str | None = None
+    """Set by senders that want to confirm the outcome in `progress.decisions`."""
 
 
 class CancelLabSignal(BaseModel):
@@ -49,6 +51,7 @@ class CancelLabSignal(BaseModel):
 
     reason: str
     actor: str
+    signal_id: str | None = None
 
 
 class LockLabInput(BaseModel):

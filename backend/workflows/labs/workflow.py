@@ -73,6 +73,8 @@ VALIDATION_RETRY = RetryPolicy(
 TEARDOWN_RETRY = RetryPolicy(maximum_interval=timedelta(seconds=30))
 """Teardown retries until it succeeds: a lab is never left half torn down silently."""
 HEARTBEAT_TIMEOUT = timedelta(seconds=20)
+WAIT = workflow.ActivityCancellationType.WAIT_CANCELLATION_COMPLETED
+"""Steps with side effects finish (or stop) before teardown starts, so teardown sees all they made."""
 
 
 @workflow.defn(name=LAB_WORKFLOW_TYPE)
@@ -83,7 +85,7 @@ class LabProvisionWorkflow:
         self._tracker = ProgressTracker(STEPS)
         self._review: HumanReviewSignal | None = None
         self._cancel: CancelLabSignal | None = None
-        self._flow: asyncio.Task[LabResult] | None = None
+        self._flow: asyncio.Task[tuple[LabStatus, str]] | None = None
         self._ending = False
         self._review_round = 0
 
@@ -127,6 +129,7 @@ class LabProvisionWorkflow:
                 at=workflow.now(),
                 accepted=note is None,
                 note=note,
+                signal_id=signal.signal_id,
             )
         )
         if note is None:
@@ -146,6 +149,7 @@ class LabProvisionWorkflow:
                 at=workflow.now(),
                 accepted=accepted,
                 note=None if accepted else "the lab is already ending",
+                signal_id=signal.signal_id,
             )
         )
         if accepted:
@@ -161,28 +165,51 @@ class LabProvisionWorkflow:
         self._flow = asyncio.create_task(self._provision_and_serve(params))
         if self._cancel is not None:
             self._flow.cancel()
+        cancelled_through_temporal = False
         try:
-            return await self._flow
+            status, reason = await self._flow
         except BaseException as err:
             if is_cancelled_exception(err):
+                status = LabStatus.CANCELLED
                 if self._cancel is None:
                     # Cancelled through Temporal itself (e.g. `temporal workflow cancel`).
-                    await self._end(params, LabStatus.CANCELLED, "cancelled through Temporal")
-                    raise asyncio.CancelledError("lab workflow cancelled through Temporal") from err
-                reason = f"cancelled by {self._cancel.actor}: {self._cancel.reason}"
-                return await self._end(params, LabStatus.CANCELLED, reason)
-            if not isinstance(err, FailureError):
+                    cancelled_through_temporal = True
+                    reason = "cancelled through Temporal"
+                else:
+                    reason = f"cancelled by {self._cancel.actor}: {self._cancel.reason}"
+            elif isinstance(err, FailureError):
+                status, reason = LabStatus.FAILED, _failure_message(err)
+                step = self._tracker.running_step()
+                if step is not None:
+                    self._tracker.fail(step, reason)
+                if _failure_type(err) in (LAB_LOCKED, LAB_MISSING):
+                    # Not this run's lab: touch nothing of it.
+                    self._tracker.finish(LabPhase.FAILED)
+                    raise ApplicationError(
+                        reason, type=_failure_type(err), non_retryable=True
+                    ) from err
+            else:
                 raise
-            message = _failure_message(err)
-            step = self._tracker.running_step()
-            if step is not None:
-                self._tracker.fail(step, message)
-            await self._end(params, LabStatus.FAILED, message)
-            raise ApplicationError(
-                f"lab {params.lab_id} failed: {message}", non_retryable=True
-            ) from err
+        result, cancelled_while_ending = await self._end_once(params, status, reason)
+        if cancelled_through_temporal or cancelled_while_ending:
+            raise asyncio.CancelledError("lab workflow cancelled through Temporal")
+        if status == LabStatus.FAILED:
+            raise ApplicationError(f"lab {params.lab_id} failed: {reason}", non_retryable=True)
+        return result
 
-    async def _provision_and_serve(self, params: LabProvisionParams) -> LabResult:
+    async def _end_once(
+        self, params: LabProvisionParams, status: LabStatus, reason: str
+    ) -> tuple[LabResult, bool]:
+        """Run `_end` to completion even if Temporal cancels the workflow meanwhile."""
+        ending = asyncio.create_task(self._end(params, status, reason))
+        cancelled = False
+        while True:
+            try:
+                return await asyncio.shield(ending), cancelled
+            except asyncio.CancelledError:
+                cancelled = True
+
+    async def _provision_and_serve(self, params: LabProvisionParams) -> tuple[LabStatus, str]:
         tracker = self._tracker
         lab_id = params.lab_id
 
@@ -192,6 +219,7 @@ class LabProvisionWorkflow:
             LabStepName.LOCK,
             LockLabInput(lab_id=lab_id, workflow_id=workflow.info().workflow_id),
             start_to_close_timeout=SHORT,
+            cancellation_type=WAIT,
             retry_policy=RetryPolicy(
                 maximum_interval=timedelta(seconds=10),
                 non_retryable_error_types=[LAB_LOCKED, LAB_MISSING],
@@ -208,6 +236,7 @@ class LabProvisionWorkflow:
             result_type=Blueprint,
             start_to_close_timeout=timedelta(minutes=2),
             retry_policy=QUICK_RETRY,
+            cancellation_type=WAIT,
         )
         self._stop_if_cancelled()
         tracker.complete(
@@ -223,7 +252,7 @@ class LabProvisionWorkflow:
             start_to_close_timeout=timedelta(minutes=30),
             heartbeat_timeout=HEARTBEAT_TIMEOUT,
             retry_policy=PROVISION_RETRY,
-            cancellation_type=workflow.ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+            cancellation_type=WAIT,
         )
         self._stop_if_cancelled()
         detail = f"{provisioned.total}/{provisioned.total} resources"
@@ -240,6 +269,7 @@ class LabProvisionWorkflow:
             LabStepName.FINALIZE,
             FinalizeInput(lab_id=lab_id, expires_at=expires_at),
             start_to_close_timeout=SHORT,
+            cancellation_type=WAIT,
             retry_policy=QUICK_RETRY,
         )
         self._stop_if_cancelled()
@@ -248,14 +278,12 @@ class LabProvisionWorkflow:
 
         try:
             await workflow.wait_condition(
-                lambda: self._cancel is not None, timeout=timedelta(hours=params.ttl_hours)
+                lambda: self._cancel is not None, timeout=expires_at - workflow.now()
             )
         except TimeoutError:
-            return await self._end(
-                params, LabStatus.EXPIRED, f"TTL of {params.ttl_hours} h reached"
-            )
+            return LabStatus.EXPIRED, f"TTL of {params.ttl_hours} h reached"
         self._stop_if_cancelled()
-        return await self._end(params, LabStatus.EXPIRED, f"TTL of {params.ttl_hours} h reached")
+        return LabStatus.EXPIRED, f"TTL of {params.ttl_hours} h reached"
 
     async def _validate_until_approved(self, lab_id: str, blueprint: Blueprint) -> None:
         """Validation then review; `request_changes` loops back to validation."""
@@ -283,6 +311,7 @@ class LabProvisionWorkflow:
                 LabStepName.REVIEW,
                 ReviewRequestInput(lab_id=lab_id, request_id=request_id),
                 start_to_close_timeout=SHORT,
+                cancellation_type=WAIT,
                 retry_policy=QUICK_RETRY,
             )
             self._stop_if_cancelled()
@@ -338,12 +367,24 @@ class LabProvisionWorkflow:
             "RecordLabOutcome",
             RecordOutcomeInput(lab_id=params.lab_id, status=status, reason=reason),
             start_to_close_timeout=SHORT,
+            cancellation_type=WAIT,
             retry_policy=RetryPolicy(maximum_interval=timedelta(seconds=30)),
         )
         if status == LabStatus.FAILED:
             tracker.progress.last_error = reason
         tracker.finish(LabPhase(status.value))
         return LabResult(lab_id=params.lab_id, status=status, reason=reason)
+
+
+def _failure_type(err: BaseException) -> str | None:
+    """The type of the innermost ApplicationError of a failure chain."""
+    found: str | None = None
+    current: BaseException | None = err
+    while current is not None:
+        if isinstance(current, ApplicationError):
+            found = current.type
+        current = current.__cause__
+    return found
 
 
 def _failure_message(err: BaseException) -> str:
