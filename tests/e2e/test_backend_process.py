@@ -53,6 +53,7 @@ async def backend(
     dev_env: WorkflowEnvironment, tmp_path: Path
 ) -> AsyncIterator[tuple[str, Path, asyncio.subprocess.Process]]:
     data_dir = tmp_path / "data"
+    stderr_log = tmp_path / "backend.stderr"
     env = backend_env(dev_env, data_dir, f"labs-e2e-{uuid.uuid4().hex[:8]}")
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
@@ -63,12 +64,12 @@ async def backend(
         "0",
         env=env,
         stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
+        stderr=stderr_log.open("wb"),
     )
     assert proc.stdout is not None
     try:
         line = (await asyncio.wait_for(proc.stdout.readline(), 60)).decode()
-        assert line.startswith(READY), line + (await proc.stderr.read(4000)).decode()  # type: ignore[union-attr]
+        assert line.startswith(READY), line + stderr_log.read_text()
         yield line[len(READY) :].strip(), data_dir, proc
     finally:
         if proc.returncode is None:
@@ -99,7 +100,13 @@ async def test_backend_process_serves_a_lab_from_create_to_running_and_stops_cle
             f"/api/v1/labs/{lab_id}/review", json={"decision": "approve", "reviewer": "ci"}
         )
         assert review.status_code == 200, review.text
-        running = await eventually(lab, lambda b: b["status"] == "running", timeout=60)
+        # The store's status (written by FinalizeLab) can lead the workflow's own progress by a
+        # workflow task; both must arrive.
+        running = await eventually(
+            lab,
+            lambda b: b["status"] == "running" and (b["progress"] or {}).get("phase") == "running",
+            timeout=60,
+        )
         assert running["progress"]["percent"] == 100
     assert (data_dir / "flightdeck.db").exists()
     assert (data_dir / "sandbox" / "labs" / lab_id / "resources" / "vm-1.json").exists()

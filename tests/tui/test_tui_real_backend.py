@@ -31,14 +31,6 @@ async def test_create_and_approve_a_lab_from_the_keyboard(stack: LabStack) -> No
         assert total == 1 and records[0].name == "tui-lab" and records[0].requested_by == "oncall"
         lab_id = records[0].id
 
-        async def awaiting() -> bool:
-            record = await stack.labs.get(lab_id)
-            return record is not None and record.status == LabStatus.AWAITING_REVIEW
-
-        for _ in range(300):
-            if await awaiting():
-                break
-            await pilot.pause(0.05)
         table = app.screen.query_one(DataTable)
         await wait_until(
             pilot, lambda: "awaiting" in str(table.get_row(lab_id)), attempts=300, step=0.05
@@ -46,9 +38,10 @@ async def test_create_and_approve_a_lab_from_the_keyboard(stack: LabStack) -> No
         await wait_until(
             pilot,
             lambda: (
-                app.screen.selected_lab is not None  # type: ignore[attr-defined]
-                and app.screen.selected_lab.progress is not None
-            ),  # type: ignore[attr-defined]
+                (lab := app.screen.selected_lab) is not None  # type: ignore[attr-defined]
+                and lab.progress is not None
+                and lab.progress.awaiting is not None
+            ),
             attempts=300,
             step=0.05,
         )
@@ -65,7 +58,12 @@ async def test_create_and_approve_a_lab_from_the_keyboard(stack: LabStack) -> No
             await pilot.pause(0.05)
         assert record is not None and record.status == LabStatus.RUNNING
         await wait_until(
-            pilot, lambda: "running" in str(table.get_row(lab_id)), attempts=300, step=0.05
+            pilot,
+            lambda: (
+                "running" in str(table.get_row(lab_id)) and "100%" in str(table.get_row(lab_id))
+            ),
+            attempts=300,
+            step=0.05,
         )
         assert "100%" in str(table.get_row(lab_id))
     entries = await stack.audit.list()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 from pathlib import Path
 
@@ -11,7 +12,8 @@ from temporalio.testing import WorkflowEnvironment
 
 from backend.domain.labs import CancelLab, LabSeverity, LabStatus, ReviewDecision, ReviewLab
 from backend.domain.progress import Progress, StepState
-from backend.workflows.labs.messages import HumanReviewSignal, LabResult
+from backend.services.errors import Conflict
+from backend.workflows.labs.messages import HumanReviewSignal, LabProvisionParams, LabResult
 from tests.stack import LabStack, eventually, lab_stack
 
 
@@ -256,3 +258,63 @@ async def test_worker_restart_mid_provision_resumes_from_heartbeat(
         assert step is not None and "resumed after" in (step.detail or "")
         created = [e for e in stack.sandbox.events(lab.id) if e.startswith("created")]
         assert len(created) == 8 and len(set(created)) == 8, created
+
+
+async def test_a_second_workflow_for_the_same_lab_is_refused_and_touches_nothing(
+    stack: LabStack,
+) -> None:
+    lab = await stack.create("owned")
+    await stack.wait_progress(lab, awaiting_review)
+    intruder = await stack.client.start_workflow(
+        "LabProvisionWorkflow",
+        LabProvisionParams(
+            lab_id=lab.id,
+            name="owned",
+            requested_by="mallory",
+            severity=LabSeverity.LOW,
+            ttl_hours=1,
+        ),
+        id=f"intruder-{lab.id}",
+        task_queue=stack.task_queue,
+    )
+    with pytest.raises(WorkflowFailureError):
+        await intruder.result()
+    record = await stack.labs.get(lab.id)
+    assert record is not None and record.status == LabStatus.AWAITING_REVIEW
+    assert len(await stack.deps.environments.list_resources(lab.id)) == 3
+
+
+async def test_temporal_cancel_during_teardown_still_finishes_it(
+    dev_env: WorkflowEnvironment, tmp_path: Path, task_queue: str
+) -> None:
+    async with lab_stack(dev_env.client, tmp_path, task_queue, step_seconds=0.3) as stack:
+        lab = await stack.create("stubborn", LabSeverity.CRITICAL)
+        await stack.wait_progress(lab, awaiting_review, timeout=60)
+        await stack.service.cancel(lab.id, CancelLab(reason="done", actor="carol"))
+        await stack.wait_progress(lab, lambda p: p.phase == "tearing_down")
+        handle = stack.client.get_workflow_handle(lab.workflow_id)
+        await handle.cancel()
+        with pytest.raises(WorkflowFailureError):
+            await handle.result()
+        record = await stack.labs.get(lab.id)
+        assert record is not None and record.status == LabStatus.CANCELLED
+        assert await stack.deps.environments.list_resources(lab.id) == []
+
+
+async def test_two_reviewers_at_once_get_one_acceptance_and_one_refusal(stack: LabStack) -> None:
+    lab = await stack.create("race")
+    await stack.wait_progress(lab, awaiting_review)
+    results = await asyncio.gather(
+        stack.service.review(lab.id, ReviewLab(decision=ReviewDecision.APPROVE, reviewer="ann")),
+        stack.service.review(
+            lab.id, ReviewLab(decision=ReviewDecision.REQUEST_CHANGES, reviewer="bob")
+        ),
+        return_exceptions=True,
+    )
+    accepted = [r for r in results if not isinstance(r, BaseException)]
+    refused = [r for r in results if isinstance(r, Conflict)]
+    assert len(accepted) == 1 and len(refused) == 1, results
+    outcomes = sorted(
+        e.outcome.value for e in await stack.audit.list() if e.action.startswith("review")
+    )
+    assert outcomes == ["accepted", "refused"]
