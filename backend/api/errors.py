@@ -19,7 +19,7 @@ def validation_message(errors: list[Any]) -> str:
     parts = []
     for error in errors:
         loc = [str(p) for p in error.get("loc", ()) if p not in ("body", "query", "path")]
-        where = ".".join(loc) or "body"
+        where = "body" if error.get("type") == "json_invalid" else ".".join(loc) or "body"
         parts.append(f"{where}: {error.get('msg', 'invalid')}")
     return "; ".join(parts) or "invalid request"
 

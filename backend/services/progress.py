@@ -74,8 +74,12 @@ class ProgressReader:
         if task is None or fresh or strict:
             task = asyncio.ensure_future(self._query(workflow_id, strict=strict))
             self._inflight[workflow_id] = task
-            task.add_done_callback(lambda _: self._inflight.pop(workflow_id, None))
+            task.add_done_callback(lambda done: self._forget_inflight(workflow_id, done))
         return await asyncio.shield(task)
+
+    def _forget_inflight(self, workflow_id: str, task: asyncio.Task[Progress | None]) -> None:
+        if self._inflight.get(workflow_id) is task:
+            del self._inflight[workflow_id]
 
     async def read_many(self, workflow_ids: Iterable[str]) -> dict[str, Progress]:
         """Progress of several workflows at once (concurrency-bounded)."""
@@ -160,7 +164,9 @@ class VisibilityIndex:
                 return cached[1]
             found: dict[str, ProgressSummary] = {}
             try:
-                query = f"{names.KIND} = '{kind}'"
+                # Running ones only: ended workflows' state is final in the store and their
+                # last progress stays cached, so the list stays as small as what is live.
+                query = f"{names.KIND} = '{kind}' AND ExecutionStatus = 'Running'"
                 async for execution in self._client.list_workflows(
                     query, limit=self._limit, rpc_timeout=QUERY_TIMEOUT
                 ):

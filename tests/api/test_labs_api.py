@@ -208,3 +208,18 @@ async def test_audit_log_lists_actions_newest_first_with_outcomes(api: httpx.Asy
     changes = next(e for e in entries if e["action"] == "review.request_changes")
     assert changes["reason"] == "more disk"
     assert changes["target_id"] == lab["id"]
+
+
+async def test_lists_carry_phase_percent_and_awaiting_from_visibility(
+    api: httpx.AsyncClient,
+) -> None:
+    lab = await create(api)
+    await wait_awaiting_review(api, lab["id"])
+
+    async def listed() -> dict[str, Any]:
+        body: dict[str, Any] = (await api.get("/api/v1/labs")).json()["items"][0]
+        return body
+
+    row = await eventually(listed, lambda item: (item["summary"] or {}).get("awaiting") == "review")
+    assert row["summary"] == {"phase": "awaiting_review", "percent": 80, "awaiting": "review"}
+    assert row["progress"] is None  # not asked for as live: no query was spent on it

@@ -318,3 +318,24 @@ async def test_two_reviewers_at_once_get_one_acceptance_and_one_refusal(stack: L
         e.outcome.value for e in await stack.audit.list() if e.action.startswith("review")
     )
     assert outcomes == ["accepted", "refused"]
+
+
+async def test_percent_moves_inside_provisioning_from_heartbeats(
+    dev_env: WorkflowEnvironment, tmp_path: Path, task_queue: str
+) -> None:
+    async with lab_stack(dev_env.client, tmp_path, task_queue, step_seconds=0.3) as stack:
+        lab = await stack.create("beats", LabSeverity.CRITICAL)
+        seen = await eventually(
+            lambda: stack.service.get(lab.id),
+            lambda got: (
+                got.progress is not None
+                and (step := got.progress.step("ProvisionEnvironment")) is not None
+                and step.state == StepState.RUNNING
+                and (step.detail or "").split("/")[0] not in ("", "0")
+            ),
+        )
+        assert seen.progress is not None
+        step = seen.progress.step("ProvisionEnvironment")
+        assert step is not None and step.detail is not None and step.detail.endswith("/8")
+        done = int(step.detail.split("/")[0])
+        assert seen.progress.percent == 15 + round(45 * done / 8)
