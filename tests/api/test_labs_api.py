@@ -18,6 +18,11 @@ async def create(api: httpx.AsyncClient, **overrides: Any) -> dict[str, Any]:
     return body
 
 
+async def lab_status(api: httpx.AsyncClient, lab_id: str) -> str:
+    value: str = (await api.get(f"/api/v1/labs/{lab_id}")).json()["status"]
+    return value
+
+
 async def wait_awaiting_review(api: httpx.AsyncClient, lab_id: str) -> dict[str, Any]:
     async def read() -> dict[str, Any]:
         body: dict[str, Any] = (await api.get(f"/api/v1/labs/{lab_id}")).json()
@@ -104,11 +109,7 @@ async def test_review_of_a_cancelled_lab_is_409_and_audited_as_refused(
     await wait_awaiting_review(api, lab["id"])
     await api.post(f"/api/v1/labs/{lab['id']}/cancel", json={"reason": "no", "actor": "carol"})
 
-    async def status() -> str:
-        value: str = (await api.get(f"/api/v1/labs/{lab['id']}")).json()["status"]
-        return value
-
-    await eventually(status, lambda s: s == "cancelled")
+    await eventually(lambda: lab_status(api, lab["id"]), lambda s: s == "cancelled")
     response = await api.post(
         f"/api/v1/labs/{lab['id']}/review", json={"decision": "approve", "reviewer": "bob"}
     )
@@ -133,11 +134,7 @@ async def test_approve_by_api_runs_the_lab_and_repeats_are_no_ops(api: httpx.Asy
     assert again.json()["outcome"] == "no_op"
     assert again.json()["audit_id"] == first.json()["audit_id"]
 
-    async def status() -> str:
-        value: str = (await api.get(f"/api/v1/labs/{lab['id']}")).json()["status"]
-        return value
-
-    await eventually(status, lambda s: s == "running")
+    await eventually(lambda: lab_status(api, lab["id"]), lambda s: s == "running")
     same_round = await api.post(
         f"/api/v1/labs/{lab['id']}/review",
         json={"decision": "approve", "reviewer": "dave", "request_id": request_id},
@@ -161,11 +158,7 @@ async def test_cancel_then_cancel_again_is_409(api: httpx.AsyncClient) -> None:
     assert response.status_code == 200
     assert response.json()["outcome"] == "accepted"
 
-    async def status() -> str:
-        value: str = (await api.get(f"/api/v1/labs/{lab['id']}")).json()["status"]
-        return value
-
-    await eventually(status, lambda s: s == "cancelled")
+    await eventually(lambda: lab_status(api, lab["id"]), lambda s: s == "cancelled")
     again = await api.post(
         f"/api/v1/labs/{lab['id']}/cancel", json={"reason": "again", "actor": "carol"}
     )

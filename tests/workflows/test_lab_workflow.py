@@ -10,7 +10,7 @@ import pytest
 from temporalio.client import WorkflowFailureError
 from temporalio.testing import WorkflowEnvironment
 
-from backend.domain.labs import CancelLab, LabSeverity, LabStatus, ReviewDecision, ReviewLab
+from backend.domain.labs import CancelLab, Lab, LabSeverity, LabStatus, ReviewDecision, ReviewLab
 from backend.domain.progress import Progress, StepState
 from backend.services.errors import Conflict
 from backend.workflows.labs.messages import HumanReviewSignal, LabProvisionParams, LabResult
@@ -227,9 +227,8 @@ async def test_cancel_during_validation_retries_tears_down(
         await _cancel_and_check(stack, lab.id, lab.workflow_id)
 
 
-async def test_temporal_cancel_also_tears_down(stack: LabStack) -> None:
-    lab = await stack.create("external")
-    await stack.wait_progress(lab, awaiting_review)
+async def _temporal_cancel_and_check(stack: LabStack, lab: Lab) -> None:
+    """Cancel through Temporal itself: the workflow ends Cancelled with everything torn down."""
     handle = stack.client.get_workflow_handle(lab.workflow_id)
     await handle.cancel()
     with pytest.raises(WorkflowFailureError):
@@ -237,6 +236,12 @@ async def test_temporal_cancel_also_tears_down(stack: LabStack) -> None:
     record = await stack.labs.get(lab.id)
     assert record is not None and record.status == LabStatus.CANCELLED
     assert await stack.deps.environments.list_resources(lab.id) == []
+
+
+async def test_temporal_cancel_also_tears_down(stack: LabStack) -> None:
+    lab = await stack.create("external")
+    await stack.wait_progress(lab, awaiting_review)
+    await _temporal_cancel_and_check(stack, lab)
 
 
 async def test_worker_restart_mid_provision_resumes_from_heartbeat(
@@ -292,13 +297,7 @@ async def test_temporal_cancel_during_teardown_still_finishes_it(
         await stack.wait_progress(lab, awaiting_review, timeout=60)
         await stack.service.cancel(lab.id, CancelLab(reason="done", actor="carol"))
         await stack.wait_progress(lab, lambda p: p.phase == "tearing_down")
-        handle = stack.client.get_workflow_handle(lab.workflow_id)
-        await handle.cancel()
-        with pytest.raises(WorkflowFailureError):
-            await handle.result()
-        record = await stack.labs.get(lab.id)
-        assert record is not None and record.status == LabStatus.CANCELLED
-        assert await stack.deps.environments.list_resources(lab.id) == []
+        await _temporal_cancel_and_check(stack, lab)
 
 
 async def test_two_reviewers_at_once_get_one_acceptance_and_one_refusal(stack: LabStack) -> None:
