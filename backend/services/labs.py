@@ -13,6 +13,7 @@ import secrets
 import time
 import uuid
 from collections.abc import Sequence
+from typing import NoReturn
 
 from temporalio.client import Client, WorkflowHandle
 from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDReusePolicy
@@ -91,7 +92,7 @@ class LabService:
         """A page of labs with visibility summaries; `live` ids also get their exact progress."""
         records, total = await self._labs.list(status=status, limit=limit, offset=offset)
         summaries = await self._visibility.summaries(LAB_KIND)
-        wanted = {lab_id for lab_id in live[:MAX_LIVE]}
+        wanted = set(live[:MAX_LIVE])
         exact = await self._progress.read_many(r.workflow_id for r in records if r.id in wanted)
         items = [_lab(r, summaries.get(r.workflow_id), exact.get(r.workflow_id)) for r in records]
         return LabList(items=items, total=total)
@@ -176,10 +177,9 @@ class LabService:
         """Send HumanReview when the lab awaits that review; Conflict otherwise."""
         action = f"review.{request.decision.value}"
         record = await self._record(lab_id)
-        if request.idempotency_key:
-            previous = await self._audit.find_by_key(action, lab_id, request.idempotency_key)
-            if previous is not None:
-                return _repeat(previous.outcome, previous.message, previous.id)
+        replayed = await self._replayed(action, lab_id, request.idempotency_key)
+        if replayed is not None:
+            return replayed
         progress = await self._fresh_progress(record)
         awaiting = progress.awaiting if progress else None
         round_answered = next(
@@ -207,28 +207,24 @@ class LabService:
         if awaiting is None or awaiting.kind != "review":
             phase = progress.phase if progress else record.status.value
             message = f"lab {record.name} is not waiting for review (phase: {phase})"
-            await self._record_action(
+            await self._refuse(
                 action,
                 record,
                 request.reviewer,
                 request.comment,
-                AuditOutcome.REFUSED,
                 message,
                 request.idempotency_key,
             )
-            raise Conflict(message)
         if request.request_id and request.request_id != awaiting.request_id:
             message = f"lab {record.name} awaits {awaiting.request_id}, not {request.request_id}"
-            await self._record_action(
+            await self._refuse(
                 action,
                 record,
                 request.reviewer,
                 request.comment,
-                AuditOutcome.REFUSED,
                 message,
                 request.idempotency_key,
             )
-            raise Conflict(message)
         signal_id = request.idempotency_key or uuid.uuid4().hex
         signal = HumanReviewSignal(
             decision=request.decision,
@@ -245,7 +241,7 @@ class LabService:
         )
         message = f"lab {record.name} {verb} ({awaiting.request_id})"
         outcome, message = await self._confirm(record, signal_id, message)
-        result = await self._record_action(
+        return await self._record_action(
             action,
             record,
             request.reviewer,
@@ -255,39 +251,30 @@ class LabService:
             request.idempotency_key,
             {"request_id": awaiting.request_id},
         )
-        if outcome == AuditOutcome.REFUSED:
-            raise Conflict(message)
-        return result
 
     async def cancel(self, lab_id: str, request: CancelLab) -> ActionResult:
         """Send CancelLab unless the lab has already ended (Conflict)."""
         action = "cancel"
         record = await self._record(lab_id)
-        if request.idempotency_key:
-            previous = await self._audit.find_by_key(action, lab_id, request.idempotency_key)
-            if previous is not None:
-                return _repeat(previous.outcome, previous.message, previous.id)
+        replayed = await self._replayed(action, lab_id, request.idempotency_key)
+        if replayed is not None:
+            return replayed
         try:
             progress = await self._fresh_progress(record)
         except Unavailable:
             # No worker answers queries right now; the signal is durable and waits for one.
             progress = None
         ending = progress is not None and (progress.done or progress.phase == "tearing_down")
-        if record.status.is_final or ending:
-            state = record.status.value if record.status.is_final else "tearing down"
-            message = f"lab {record.name} has already ended ({state})"
-            if ending and not record.status.is_final:
-                message = f"lab {record.name} is already being torn down"
-            await self._record_action(
-                action,
-                record,
-                request.actor,
-                request.reason,
-                AuditOutcome.REFUSED,
-                message,
-                request.idempotency_key,
+        if record.status.is_final:
+            message = f"lab {record.name} has already ended ({record.status.value})"
+            await self._refuse(
+                action, record, request.actor, request.reason, message, request.idempotency_key
             )
-            raise Conflict(message)
+        if ending:
+            message = f"lab {record.name} is already being torn down"
+            await self._refuse(
+                action, record, request.actor, request.reason, message, request.idempotency_key
+            )
         signal_id = request.idempotency_key or uuid.uuid4().hex
         try:
             await self._signal(
@@ -311,7 +298,7 @@ class LabService:
             )
         message = f"lab {record.name} is being cancelled; its environment will be torn down"
         outcome, message = await self._confirm(record, signal_id, message)
-        result = await self._record_action(
+        return await self._record_action(
             action,
             record,
             request.actor,
@@ -320,9 +307,17 @@ class LabService:
             message,
             request.idempotency_key,
         )
-        if outcome == AuditOutcome.REFUSED:
-            raise Conflict(message)
-        return result
+
+    async def _replayed(
+        self, action: str, lab_id: str, idempotency_key: str | None
+    ) -> ActionResult | None:
+        """The first outcome of an action repeated with the same idempotency key, if any."""
+        if not idempotency_key:
+            return None
+        previous = await self._audit.find_by_key(action, lab_id, idempotency_key)
+        return (
+            None if previous is None else _repeat(previous.outcome, previous.message, previous.id)
+        )
 
     async def _confirm(
         self, record: LabRecord, signal_id: str, message: str
@@ -376,6 +371,7 @@ class LabService:
         idempotency_key: str | None,
         details: dict[str, object] | None = None,
     ) -> ActionResult:
+        """Audit one action; a refusal is answered with Conflict after it is recorded."""
         entry = await self._audit.append(
             actor=actor,
             action=action,
@@ -387,7 +383,24 @@ class LabService:
             idempotency_key=idempotency_key,
             details={"name": record.name, **(details or {})},
         )
+        if outcome == AuditOutcome.REFUSED:
+            raise Conflict(message)
         return ActionResult(outcome=entry.outcome, message=entry.message, audit_id=entry.id)
+
+    async def _refuse(
+        self,
+        action: str,
+        record: LabRecord,
+        actor: str,
+        reason: str,
+        message: str,
+        idempotency_key: str | None,
+    ) -> NoReturn:
+        """Audit a refused action and answer Conflict with why."""
+        await self._record_action(
+            action, record, actor, reason, AuditOutcome.REFUSED, message, idempotency_key
+        )
+        raise Conflict(message)  # not reached: _record_action raises it for refusals
 
 
 class _WorkflowMissing(Exception):
