@@ -27,7 +27,6 @@ from backend.config import (
     ConfigError,
     Settings,
     TemporalSettings,
-    ensure_api_token,
     load_settings,
     load_temporal_settings,
 )
@@ -44,21 +43,27 @@ def build_parser() -> argparse.ArgumentParser:
         "With no command: start the embedded Temporal dev server, the backend and the TUI.",
     )
     parser.add_argument("--version", action="version", version=f"flightdeck {__version__}")
-    parser.add_argument(
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
         "--data-dir",
         type=Path,
+        default=argparse.SUPPRESS,
         help="where the databases, token and logs live (FLIGHTDECK_DATA_DIR)",
     )
-    parser.add_argument(
+    common.add_argument(
         "--log-level",
         choices=["DEBUG", "INFO", "WARNING", "ERROR"],
         type=str.upper,
+        default=argparse.SUPPRESS,
         help="backend log level (FLIGHTDECK_LOG_LEVEL)",
     )
+    # Accepted before the command and after it (`flightdeck --data-dir D api` or `api --data-dir D`).
+    for action in common._actions:
+        parser._add_action(action)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    def serving(name: str, help_text: str, *, api: bool, queues: bool) -> None:
-        sub = commands.add_parser(name, help=help_text, description=help_text)
+    def serving(name: str, help_text: str, *, api: bool, queues: bool) -> argparse.ArgumentParser:
+        sub = commands.add_parser(name, help=help_text, description=help_text, parents=[common])
         if api:
             sub.add_argument(
                 "--host", help="API address to bind (FLIGHTDECK_API_HOST, default 127.0.0.1)"
@@ -75,6 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
                 metavar="Q",
                 help="serve only this task queue (repeatable; default: all)",
             )
+        return sub
 
     serving(
         "backend",
@@ -83,12 +89,27 @@ def build_parser() -> argparse.ArgumentParser:
         queues=True,
     )
     serving("api", "Run the HTTP API only (workers run elsewhere).", api=True, queues=False)
-    serving("worker", "Run Temporal workers only.", api=False, queues=True)
+    worker = serving(
+        "worker",
+        "Run Temporal workers only; they report entity status to a Flightdeck API.",
+        api=False,
+        queues=True,
+    )
+    worker.add_argument(
+        "--api",
+        help="the API that stores status (FLIGHTDECK_API_URL; default: this data dir's backend)",
+    )
+    worker.add_argument(
+        "--token-file",
+        type=Path,
+        help="file holding that API's token (default: FLIGHTDECK_API_TOKEN or the data dir's)",
+    )
 
     tui = commands.add_parser(
         "tui",
         help="Run the TUI against a running backend.",
         description="Run the TUI against a running backend.",
+        parents=[common],
     )
     tui.add_argument(
         "--api", help="backend URL (default: the local backend's, else http://127.0.0.1:8765)"
@@ -104,6 +125,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="Run only the embedded Temporal dev server, in the foreground.",
         description="Run only the embedded Temporal dev server (stops on Ctrl-C). Other "
         "flightdeck commands on this data dir reuse it.",
+        parents=[common],
     )
     server.add_argument("--port", type=int, help="gRPC port (default 7233 when free)")
     server.add_argument("--ui-port", type=int, help="web UI port (default 8233 when free)")
@@ -116,10 +138,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
     try:
         settings = load_settings(
-            data_dir=args.data_dir,
-            log_level=args.log_level,
+            data_dir=getattr(args, "data_dir", None),
+            log_level=getattr(args, "log_level", None),
             api_host=getattr(args, "host", None),
             api_port=getattr(args, "port", None) if args.command != "server" else None,
+            api_url=getattr(args, "api", None) if args.command == "worker" else None,
         )
         temporal = load_temporal_settings()
         command: Callable[[argparse.Namespace, Settings, TemporalSettings], int] = {
@@ -169,6 +192,7 @@ def _run_backend(args: argparse.Namespace, settings: Settings, temporal: Tempora
 
     settings.paths.ensure()
     configure_logging(settings.paths.logs / f"{args.command}.log", settings.log_level)
+    token_file: Path | None = getattr(args, "token_file", None)
     asyncio.run(
         run_backend(
             settings,
@@ -176,35 +200,64 @@ def _run_backend(args: argparse.Namespace, settings: Settings, temporal: Tempora
             api=args.command in ("backend", "api"),
             workers=args.command in ("backend", "worker"),
             task_queues=getattr(args, "task_queue", []),
+            api_token=_read_token_file(token_file) if token_file else None,
         )
     )
     return 0
 
 
+def _read_token_file(path: Path) -> str:
+    try:
+        token = path.read_text().strip()
+    except OSError as err:
+        raise ConfigError(f"cannot read token file {path}: {err.strerror}") from None
+    if not token:
+        raise ConfigError(f"token file {path} is empty")
+    return token
+
+
 def _run_tui(args: argparse.Namespace, settings: Settings, temporal: TemporalSettings) -> int:
     from tui.app import run_tui
 
-    if args.token_file:
-        try:
-            token = args.token_file.read_text().strip()
-        except OSError as err:
-            raise ConfigError(f"cannot read token file {args.token_file}: {err.strerror}") from None
-    else:
-        token = args.token or ensure_api_token(settings)
     url = args.api or _local_api_url(settings)
+    if args.token_file:
+        token = _read_token_file(args.token_file)
+    else:
+        token = args.token or settings.api_token or _local_token(settings)
     run_tui(url, token)
     return 0
 
 
 def _local_api_url(settings: Settings) -> str:
-    recorded = settings.paths.root / "api-url"
-    if recorded.exists():
-        return recorded.read_text().strip()
-    return f"http://127.0.0.1:{settings.api_port or 8765}"
+    """The API of this data dir's running backend; ConfigError when none runs (a stale record
+    of a backend that has exited is ignored, never followed to a dead port)."""
+    from backend.runtime.api_url import read_api_url
+
+    url = read_api_url(settings.paths.root / "api-url")
+    if url is None:
+        raise ConfigError(
+            f"no backend is running for data dir {settings.paths.root}; start one with"
+            " `flightdeck` or `flightdeck backend`, or pass --api URL"
+        )
+    return url
+
+
+def _local_token(settings: Settings) -> str:
+    """The data dir's token (read, never created: the TUI needs the backend's own)."""
+    try:
+        token = settings.paths.api_token.read_text().strip()
+    except OSError as err:
+        raise ConfigError(
+            f"cannot read the API token {settings.paths.api_token}: {err.strerror}"
+            " (pass --token-file or set FLIGHTDECK_API_TOKEN)"
+        ) from None
+    if not token:
+        raise ConfigError(f"the API token file {settings.paths.api_token} is empty")
+    return token
 
 
 def _run_server(args: argparse.Namespace, settings: Settings, temporal: TemporalSettings) -> int:
-    from backend.runtime.supervisor import embedded_server
+    from backend.runtime.embedded import embedded_server
     from backend.runtime.temporal_server import TemporalServerError
 
     settings.paths.ensure()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Mapping
 from functools import cached_property
 from pathlib import Path
 from typing import Literal
@@ -16,11 +17,12 @@ import platformdirs
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from backend.domain.catalog import fault_steps
+from backend.domain.entity import EntitySpec
 from backend.providers.faults import FaultPlan
 
 DEFAULT_NAMESPACE = "flightdeck"
 DEFAULT_API_PORT = 8765
-DEFAULT_LABS_TASK_QUEUE = "labs.provisioning.v1"
 
 
 class ConfigError(Exception):
@@ -41,6 +43,8 @@ class Settings(BaseSettings):
     api_host: str = "127.0.0.1"
     api_port: int = Field(default=DEFAULT_API_PORT, ge=0, le=65535)
     api_token: str | None = Field(default=None, min_length=16, repr=False)
+    api_url: str | None = Field(default=None, pattern=r"^https?://[^\s]+$")
+    """Where a worker without an API of its own reports status (`flightdeck worker --api`)."""
     temporal_ui_url: str | None = None
     """Set by the embedded supervisor so `/healthz` can point people at the Temporal UI."""
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
@@ -55,9 +59,15 @@ class Settings(BaseSettings):
     @classmethod
     def _fault_plan(cls, value: str) -> str:
         try:
-            FaultPlan.parse(value)
+            plan = FaultPlan.parse(value)
         except ValueError as err:
             raise ValueError(str(err).removeprefix("FLIGHTDECK_FAIL: ")) from None
+        known = fault_steps()
+        unknown = sorted(plan.steps() - set(known))
+        if unknown:
+            raise ValueError(
+                f"unknown step {', '.join(unknown)}; steps are {', '.join(sorted(known))}"
+            )
         return value
 
     @field_validator("log_level", mode="before")
@@ -79,7 +89,6 @@ class TemporalSettings(BaseSettings):
     address: str | None = None
     profile: str | None = None
     namespace: str | None = None
-    labs_task_queue: str = Field(default=DEFAULT_LABS_TASK_QUEUE, min_length=1)
     worker_identity: str | None = None
     worker_max_concurrent_activities: int = Field(default=10, ge=1, le=10_000)
     worker_max_concurrent_workflows: int = Field(default=50, ge=1, le=10_000)
@@ -115,6 +124,13 @@ class DataPaths:
                 ) from None
 
 
+def task_queue_for(spec: EntitySpec, env: Mapping[str, str] | None = None) -> str:
+    """A domain's task queue: its environment variable (e.g. TEMPORAL_LABS_TASK_QUEUE), else its
+    default."""
+    value = (env if env is not None else os.environ).get(spec.task_queue_env, "").strip()
+    return value or spec.task_queue
+
+
 def load_settings(**overrides: object) -> Settings:
     """Settings from the environment plus explicit overrides; ConfigError on bad values."""
     try:
@@ -143,14 +159,20 @@ def ensure_api_token(settings: Settings) -> str:
     if settings.api_token:
         return settings.api_token
     path = settings.paths.api_token
-    if path.exists():
-        token = path.read_text().strip()
-        if token:
-            return token
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    token = secrets.token_urlsafe(32)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(token + "\n")
-    os.chmod(path, 0o600)
+    try:
+        if path.exists():
+            token = path.read_text().strip()
+            if token:
+                return token
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        token = secrets.token_urlsafe(32)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(token + "\n")
+        os.chmod(path, 0o600)
+    except OSError as err:
+        raise ConfigError(
+            f"cannot use the API token file {path}: {err.strerror or err}"
+            " (set FLIGHTDECK_DATA_DIR to a writable directory, or FLIGHTDECK_API_TOKEN)"
+        ) from None
     return token

@@ -17,7 +17,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from backend.domain.search_attributes import SEARCH_ATTRIBUTE_TYPES
 from backend.workflows.search_attributes import ALL_KEYS
-from tests.stack import LabStack, lab_stack
+from tests.stack import Stack, platform_stack
 
 BIN = Path(sys.executable).parent
 
@@ -71,24 +71,24 @@ async def skipping_env() -> AsyncIterator[WorkflowEnvironment]:
 @pytest.fixture
 def task_queue() -> str:
     """A task queue of this test's own, so tests never steal each other's tasks."""
-    return f"labs-test-{uuid.uuid4().hex[:8]}"
+    return f"test-{uuid.uuid4().hex[:8]}"
 
 
 @pytest.fixture
 async def stack(
     dev_env: WorkflowEnvironment, tmp_path: Path, task_queue: str
-) -> AsyncIterator[LabStack]:
-    """Store + sandbox + lab worker + service against the dev server."""
-    async with lab_stack(dev_env.client, tmp_path, task_queue) as built:
+) -> AsyncIterator[Stack]:
+    """Store + sandbox + every domain's worker + services against the dev server."""
+    async with platform_stack(dev_env.client, tmp_path, task_queue) as built:
         yield built
 
 
 @pytest.fixture
 async def skipping_stack(
     skipping_env: WorkflowEnvironment, tmp_path: Path, task_queue: str
-) -> AsyncIterator[LabStack]:
+) -> AsyncIterator[Stack]:
     """The same stack against the time-skipping server."""
-    async with lab_stack(skipping_env.client, tmp_path, task_queue) as built:
+    async with platform_stack(skipping_env.client, tmp_path, task_queue) as built:
         yield built
 
 

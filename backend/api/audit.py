@@ -18,9 +18,12 @@ async def list_audit(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     target_kind: Annotated[str | None, Query(max_length=32)] = None,
     target_id: Annotated[str | None, Query(max_length=64)] = None,
+    before_id: Annotated[int | None, Query(ge=1, description="Entries older than this id")] = None,
 ) -> AuditList:
-    """The audit log, newest first."""
+    """The audit log, newest first, optionally for one target; page with `before_id`."""
     repo = request.app.state.context.audit
     return AuditList(
-        items=await repo.list(limit=limit, target_kind=target_kind, target_id=target_id)
+        items=await repo.list(
+            limit=limit, target_kind=target_kind, target_id=target_id, before_id=before_id
+        )
     )

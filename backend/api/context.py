@@ -7,7 +7,9 @@ from dataclasses import dataclass, field
 
 from temporalio.client import Client
 
-from backend.services.labs import LabService
+from backend.services.actions import ActionService
+from backend.services.entities import EntityService, NeedsService
+from backend.services.status import StoreStatusSink
 from backend.store.audit import AuditRepository
 from backend.store.database import Database
 
@@ -18,8 +20,12 @@ class ApiContext:
 
     client: Client
     database: Database
-    labs: LabService
+    entities: dict[str, EntityService]
+    """One service per domain, by kind."""
+    actions: ActionService
+    needs: NeedsService
     audit: AuditRepository
+    status: StoreStatusSink
     token: str
     namespace: str
     temporal_address: str

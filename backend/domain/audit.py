@@ -16,6 +16,20 @@ class AuditOutcome(StrEnum):
     REFUSED = "refused"
     NO_OP = "no_op"
     FAILED = "failed"
+    SENT = "sent"
+    """Delivered to the workflow, which had not confirmed it yet (its verdict follows)."""
+
+
+class AuditSource(StrEnum):
+    """Where an action came from."""
+
+    FLIGHTDECK = "flightdeck"
+    """Through Flightdeck's API (the TUI, curl)."""
+    TEMPORAL = "temporal"
+    """A signal sent with another Temporal client (CLI, UI); the actor is what the payload said
+    (unauthenticated)."""
+    WORKFLOW = "workflow"
+    """The workflow's own verdict on an earlier request that Flightdeck sent."""
 
 
 class AuditEntry(BaseModel):
@@ -31,6 +45,7 @@ class AuditEntry(BaseModel):
     outcome: AuditOutcome
     message: str = ""
     idempotency_key: str | None = None
+    source: AuditSource = AuditSource.FLIGHTDECK
     details: dict[str, Any] = Field(default_factory=dict)
 
 

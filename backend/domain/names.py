@@ -6,6 +6,8 @@ from typing import Annotated
 
 from pydantic import Field, StringConstraints
 
+from backend.domain.form import IDEMPOTENCY_KEY, ROUND
+
 EntityName = Annotated[
     str,
     StringConstraints(
@@ -22,3 +24,30 @@ Actor = Annotated[
 ]
 Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
 Comment = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)]
+
+IdempotencyKey = Annotated[
+    str | None,
+    Field(
+        min_length=1,
+        max_length=128,
+        pattern=r"^[!-~]+$",
+        description="A fresh key per action; a retry with the same key gets the first answer",
+    ),
+    IDEMPOTENCY_KEY,
+]
+RoundId = Annotated[
+    str | None,
+    Field(
+        min_length=1,
+        max_length=64,
+        description="The awaited round answered (progress.awaiting.request_id); default the current",
+    ),
+    ROUND,
+]
+Email = Annotated[
+    str,
+    StringConstraints(
+        strip_whitespace=True, min_length=3, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+    ),
+    Field(description="An e-mail address"),
+]

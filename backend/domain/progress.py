@@ -36,6 +36,8 @@ class Step(BaseModel):
     """Percentage points this step adds to `Progress.percent` when it completes."""
     heartbeats: bool = False
     """The step's activity reports `{done, total}` heartbeat details, so percent moves inside it."""
+    compensates: str | None = None
+    """For a compensation (saga rollback) step: the step whose effect it undoes."""
 
 
 class Awaiting(BaseModel):
@@ -54,14 +56,24 @@ class Decision(BaseModel):
 
     request_id: str | None
     kind: str
+    """The action the signal asked for (`review`, `cancel`, ...)."""
     decision: str
+    """The choice within it (`approve`, `request_changes`); the action's name when it has none."""
     actor: str
     comment: str = ""
     at: datetime
     accepted: bool = True
     note: str | None = None
+    """Why it was not taken, or anything worth saying about it."""
     signal_id: str | None = None
     """Echo of the signal's id, so the sender can confirm how the workflow took it."""
+    seq: int = 0
+    """Order of receipt within the run (1, 2, ...), so each decision is audited once."""
+
+    @property
+    def audit_action(self) -> str:
+        """The audit log's action for this decision (`review.approve`, `cancel`)."""
+        return self.kind if self.decision == self.kind else f"{self.kind}.{self.decision}"
 
 
 class Progress(BaseModel):
@@ -71,6 +83,8 @@ class Progress(BaseModel):
     percent: int = Field(default=0, ge=0, le=100)
     steps: list[Step] = Field(default_factory=list)
     awaiting: Awaiting | None = None
+    accepts: list[str] = Field(default_factory=list)
+    """The actions the workflow takes now; a signal for any other is recorded and ignored."""
     last_error: str | None = None
     decisions: list[Decision] = Field(default_factory=list)
     done: bool = False
@@ -80,9 +94,8 @@ class Progress(BaseModel):
         return next((s for s in self.steps if s.name == name), None)
 
 
-class ProgressSummary(BaseModel):
-    """What visibility (search attributes) says about a workflow: cheap, for every row of a list."""
+class HeartbeatProgress(BaseModel):
+    """Heartbeat details of a long step: how far it got (so a retry resumes, and percent moves)."""
 
-    phase: str | None = None
-    percent: int | None = None
-    awaiting: str | None = None
+    done: int
+    total: int

@@ -1,8 +1,9 @@
 """Demo failure injection (`FLIGHTDECK_FAIL`): make named steps fail on purpose, for walkthroughs.
 
 Syntax: comma-separated `step:N` (fail the first N attempts), `step:always`, or `step:invalid`
-(a non-retryable failure). Example: `FLIGHTDECK_FAIL=validation:2`. A demo knob only: the
-providers' real failure paths exist without it.
+(a non-retryable failure), for any step of any domain (each domain lists its step names).
+Example: `FLIGHTDECK_FAIL=validation:2,dns:always`. A demo knob only: the providers' real
+failure paths exist without it.
 """
 
 from __future__ import annotations
@@ -39,6 +40,10 @@ class FaultPlan:
             else:
                 raise ValueError(f"FLIGHTDECK_FAIL: {part!r}: use a count, 'always' or 'invalid'")
         return cls(attempts=attempts, invalid=frozenset(invalid))
+
+    def steps(self) -> set[str]:
+        """Every step the plan names."""
+        return set(self.attempts) | set(self.invalid)
 
     def is_invalid(self, step: str) -> bool:
         """True when the step should fail as not retryable."""

@@ -16,15 +16,32 @@ import signal
 import socket
 import sys
 import threading
-from collections.abc import Collection, Generator
+from collections.abc import AsyncIterator, Collection, Generator
 
 import uvicorn
+from temporalio.client import Client
 
 from backend.api.app import create_app
 from backend.api.context import ApiContext
-from backend.config import ConfigError, Settings, TemporalSettings, ensure_api_token
-from backend.runtime.components import build_components, worker_options
-from backend.runtime.temporal_client import connect, resolve_target
+from backend.config import (
+    DEFAULT_API_PORT,
+    ConfigError,
+    Settings,
+    TemporalSettings,
+    ensure_api_token,
+)
+from backend.providers.status import ApiStatusSink, StatusSink
+from backend.runtime.api_url import forget_api_url, read_api_url, write_api_url
+from backend.runtime.components import (
+    Services,
+    build_registrars,
+    build_services,
+    shared_activities,
+    worker_options,
+)
+from backend.runtime.embedded import embedded_server
+from backend.runtime.temporal_client import TemporalTarget, connect, resolve_target
+from backend.runtime.temporal_server import TemporalServerError
 from backend.workflows.registry import UnknownTaskQueue, register_all
 
 log = logging.getLogger(__name__)
@@ -41,9 +58,12 @@ class _QuietSignalsServer(uvicorn.Server):
 
 
 def bind_socket(host: str, port: int) -> socket.socket:
-    """Bind the API socket (port 0: any free port); ConfigError when the port is taken."""
+    """Bind the API socket (port 0: any free port); ConfigError when the port is taken.
+
+    Created with IPPROTO_TCP so asyncio turns Nagle off on accepted connections (a small
+    response must not wait for the client's delayed ACK)."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((host, port))
@@ -74,13 +94,16 @@ async def run_backend(
     api: bool = True,
     workers: bool = True,
     task_queues: Collection[str] = (),
+    api_token: str | None = None,
     stop: asyncio.Event | None = None,
 ) -> None:
-    """Run until SIGINT/SIGTERM (or `stop` is set), then shut down gracefully."""
+    """Run until SIGINT/SIGTERM (or `stop` is set), then shut down gracefully.
+
+    Without TEMPORAL_ADDRESS (or a profile), the data dir's own embedded dev server is used,
+    started if none runs, never another data dir's. A worker without an API in its process
+    reports status to the API at `settings.api_url` (else this data dir's running backend).
+    """
     settings.paths.ensure()
-    target = resolve_target(profile=temporal.profile)
-    client = await connect(target)
-    components = await build_components(settings, temporal, client)
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -89,17 +112,50 @@ async def run_backend(
     if os.environ.get("FLIGHTDECK_EMBEDDED_CHILD") == "1":
         watch_parent(loop, stop)
 
+    async with contextlib.AsyncExitStack() as exits:
+        target = await exits.enter_async_context(temporal_target(settings, temporal))
+        client = await connect(target, wait_seconds=30.0 if temporal.embedded else 8.0)
+        services = await build_services(settings, client) if api else None
+        if services is not None:
+            exits.push_async_callback(services.database.close)
+        sink: StatusSink
+        if services is not None:
+            sink = services.status
+        else:
+            remote = ApiStatusSink(
+                worker_api_url(settings), api_token or ensure_api_token(settings)
+            )
+            exits.push_async_callback(remote.aclose)
+            sink = remote
+            log.info("reporting status to %s", remote.base_url)
+        await _serve(settings, temporal, target, client, services, sink, workers, task_queues, stop)
+
+
+async def _serve(
+    settings: Settings,
+    temporal: TemporalSettings,
+    target: TemporalTarget,
+    client: Client,
+    services: Services | None,
+    sink: StatusSink,
+    workers: bool,
+    task_queues: Collection[str],
+    stop: asyncio.Event,
+) -> None:
     running: list[asyncio.Task[None]] = []
     temporal_workers = []
     server: uvicorn.Server | None = None
+    url_file = settings.paths.root / "api-url"
+    queues = ""
     try:
         if workers:
             try:
                 temporal_workers = register_all(
                     client,
-                    components.registrars,
+                    build_registrars(settings, sink),
                     only=set(task_queues) or None,
                     options=worker_options(temporal),
+                    shared_activities=shared_activities(sink),  # type: ignore[arg-type]
                 )
             except UnknownTaskQueue as err:
                 raise ConfigError(str(err)) from None
@@ -109,14 +165,17 @@ async def run_backend(
                 )
             queues = ", ".join(w.task_queue for w in temporal_workers)
             log.info("workers polling %s on %s/%s", queues, target.address, target.namespace)
-        if api:
+        if services is not None:
             sock = bind_socket(settings.api_host, settings.api_port)
             host, port = sock.getsockname()[:2]
             context = ApiContext(
                 client=client,
-                database=components.database,
-                labs=components.lab_service,
-                audit=components.audit,
+                database=services.database,
+                entities=services.entities,
+                actions=services.actions,
+                needs=services.needs,
+                audit=services.audit,
+                status=services.status,
                 token=ensure_api_token(settings),
                 namespace=target.namespace,
                 temporal_address=target.address,
@@ -134,7 +193,7 @@ async def run_backend(
                 await asyncio.sleep(0.02)
             url_host = f"[{host}]" if ":" in host else host
             url = f"http://{url_host}:{port}"
-            (settings.paths.root / "api-url").write_text(url + "\n")
+            write_api_url(url_file, url)
             print(f"{READY_PREFIX}{url}", flush=True)
         elif workers:
             print(f"Flightdeck worker ready on {queues}", flush=True)
@@ -147,7 +206,39 @@ async def run_backend(
         log.info("shutting down")
         if server is not None:
             server.should_exit = True
+            forget_api_url(url_file)
         await asyncio.gather(*(w.shutdown() for w in temporal_workers), return_exceptions=True)
         await asyncio.gather(*running, return_exceptions=True)
-        await components.database.close()
         sys.stdout.flush()
+
+
+@contextlib.asynccontextmanager
+async def temporal_target(
+    settings: Settings, temporal: TemporalSettings
+) -> AsyncIterator[TemporalTarget]:
+    """Where Temporal is: the configured one, else this data dir's embedded dev server
+    (started when none runs, and stopped again on exit if this process started it)."""
+    if not temporal.embedded:
+        yield resolve_target(profile=temporal.profile)
+        return
+    server = embedded_server(settings, temporal, headless=True)
+    try:
+        info = await asyncio.to_thread(server.start_or_reuse, 60.0)
+    except TemporalServerError as err:
+        raise ConfigError(str(err)) from None
+    how = "started" if info.owned else "reusing"
+    log.info("embedded Temporal dev server %s at %s", how, info.address)
+    try:
+        yield TemporalTarget(address=info.address, namespace=info.namespace, connect_args={})
+    finally:
+        if info.owned:
+            await asyncio.to_thread(server.stop)
+
+
+def worker_api_url(settings: Settings) -> str:
+    """The API a worker reports status to: FLIGHTDECK_API_URL, else this data dir's running
+    backend, else the default local address."""
+    if settings.api_url:
+        return settings.api_url
+    recorded = read_api_url(settings.paths.root / "api-url")
+    return recorded or f"http://127.0.0.1:{settings.api_port or DEFAULT_API_PORT}"

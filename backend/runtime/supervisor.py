@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import IO
 
 from backend.config import ConfigError, Settings, TemporalSettings, ensure_api_token
-from backend.domain.search_attributes import SEARCH_ATTRIBUTE_TYPES
+from backend.runtime.embedded import embedded_server
 from backend.runtime.temporal_server import EmbeddedTemporalServer, TemporalServerInfo
 
 READY_PREFIX = "Flightdeck API ready at "
@@ -34,29 +34,6 @@ def port_is_free(host: str, port: int) -> bool:
         except OSError:
             return False
     return True
-
-
-def embedded_server(
-    settings: Settings,
-    temporal: TemporalSettings,
-    *,
-    headless: bool = False,
-    port: int | None = None,
-    ui_port: int | None = None,
-) -> EmbeddedTemporalServer:
-    """The embedded dev server for this data dir (db under it, Flightdeck's search attributes)."""
-    paths = settings.paths
-    return EmbeddedTemporalServer(
-        state_dir=paths.temporal_state,
-        db_path=paths.temporal_db,
-        log_path=paths.logs / "temporal.log",
-        namespace=temporal.namespace or "flightdeck",
-        cli_path=temporal.cli_path,
-        port=port,
-        ui_port=ui_port,
-        headless=headless,
-        search_attributes=SEARCH_ATTRIBUTE_TYPES,
-    )
 
 
 class BackendChild:
@@ -137,11 +114,9 @@ def _tail(path: Path, lines: int = 6) -> str:
     return ("Last log lines (" + str(path) + "):\n  " + "\n  ".join(text)) if text else ""
 
 
-FLIGHTDECK_OWNED_TEMPORAL_VARS = (
-    "TEMPORAL_LABS_TASK_QUEUE",
-    "TEMPORAL_WORKER_",
-    "TEMPORAL_CLI_PATH",
-)
+FLIGHTDECK_OWNED_TEMPORAL_VARS = ("TEMPORAL_WORKER_", "TEMPORAL_CLI_PATH")
+"""TEMPORAL_* variables that tune Flightdeck itself (with every `TEMPORAL_*_TASK_QUEUE`), not the
+connection: the embedded backend keeps them."""
 
 
 def embedded_child_env(env: dict[str, str], info: TemporalServerInfo) -> dict[str, str]:
@@ -153,7 +128,9 @@ def embedded_child_env(env: dict[str, str], info: TemporalServerInfo) -> dict[st
     child = {
         key: value
         for key, value in env.items()
-        if not key.startswith("TEMPORAL_") or key.startswith(FLIGHTDECK_OWNED_TEMPORAL_VARS)
+        if not key.startswith("TEMPORAL_")
+        or key.startswith(FLIGHTDECK_OWNED_TEMPORAL_VARS)
+        or key.endswith("_TASK_QUEUE")
     }
     child.update(
         TEMPORAL_ADDRESS=info.address,

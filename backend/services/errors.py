@@ -29,3 +29,9 @@ class Unavailable(ServiceError):
     """A dependency (Temporal) did not answer; trying again later may work."""
 
     status_code = 503
+
+
+class Unprocessable(ServiceError):
+    """The request cannot be taken as it is (e.g. an idempotency key reused for another body)."""
+
+    status_code = 422

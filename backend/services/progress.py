@@ -1,10 +1,10 @@
-"""Live progress from Temporal, read sparingly and shared by every caller.
+"""Exact live progress from Temporal, read sparingly and shared by every caller.
 
-- `VisibilityIndex`: one visibility list per kind (search attributes: phase, percent, awaiting) for
-  every row of a list; cached briefly so any number of TUIs cost one call.
-- `ProgressReader`: the exact `progress` query for the rows on screen and the selected one, at most
-  `concurrency` in flight, cached for `ttl` seconds (forever once the workflow is done), with the
-  running step's heartbeat (`{done, total}`) folded into the percent.
+Lists come from the store (workflows report their status there); the `progress` query is spent
+only on the rows on screen and the selected one, at most `concurrency` in flight, cached for
+`ttl` seconds (forever once the workflow is done). A step that has run for a while also gets
+what Temporal knows about its activity: heartbeat details (`{done, total}`, so percent moves
+inside the step), the attempt and the last failure (so a retrying step is visible at once).
 """
 
 from __future__ import annotations
@@ -14,20 +14,19 @@ import logging
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from temporalio.client import Client, WorkflowQueryFailedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from backend.domain import search_attributes as names
-from backend.domain.progress import PROGRESS_QUERY, Progress, ProgressSummary, StepState
-from backend.workflows import search_attributes as sa
+from backend.domain.progress import PROGRESS_QUERY, Progress, Step, StepState
 
 log = logging.getLogger(__name__)
 
 QUERY_TIMEOUT = timedelta(seconds=3)
-FAILURE_BACKOFF_SECONDS = 5.0
-"""After a failed query, lists use the last value for this long instead of asking again."""
+DESCRIBE_AFTER = timedelta(seconds=2)
+"""A step running at least this long gets its activity described (attempt, error, heartbeat);
+shorter steps are not worth the extra call."""
 
 
 @dataclass
@@ -49,7 +48,6 @@ class ProgressReader:
         self._limit = asyncio.Semaphore(concurrency)
         self._cache: dict[str, _Cached] = {}
         self._inflight: dict[str, asyncio.Task[Progress | None]] = {}
-        self._failed_at: dict[str, float] = {}
 
     def forget(self, workflow_id: str) -> None:
         """Drop the cached value (after a signal, so the next read is fresh)."""
@@ -92,95 +90,64 @@ class ProgressReader:
             handle = self._client.get_workflow_handle(workflow_id)
             try:
                 progress = await handle.query(
-                    PROGRESS_QUERY,
-                    result_type=Progress,
-                    rpc_timeout=QUERY_TIMEOUT,
+                    PROGRESS_QUERY, result_type=Progress, rpc_timeout=QUERY_TIMEOUT
                 )
-                progress = await self._with_heartbeat(workflow_id, progress)
+                progress = await self._with_activity(workflow_id, progress)
             except (WorkflowQueryFailedError, RPCError) as err:
                 if isinstance(err, RPCError) and err.status == RPCStatusCode.NOT_FOUND:
                     return None
                 log.info("progress query of %s failed: %s", workflow_id, err)
-                self._failed_at[workflow_id] = time.monotonic()
                 if strict:
                     raise ProgressUnavailable(
                         f"Temporal did not answer for {workflow_id}: {err}"
                     ) from None
                 cached = self._cache.get(workflow_id)
                 return cached.progress if cached else None
-        self._failed_at.pop(workflow_id, None)
         self._cache[workflow_id] = _Cached(time.monotonic(), progress)
         return progress
 
-    async def _with_heartbeat(self, workflow_id: str, progress: Progress) -> Progress:
-        """Fold the running step's heartbeat details into the percent (percent moves in a step)."""
-        running = next(
-            (s for s in progress.steps if s.state == StepState.RUNNING and s.heartbeats), None
-        )
+    async def _with_activity(self, workflow_id: str, progress: Progress) -> Progress:
+        """Fold in what Temporal knows of the running step's activity: heartbeat progress,
+        attempt, last failure."""
+        running = _running_step(progress)
         if running is None or progress.done:
             return progress
         description = await self._client.get_workflow_handle(workflow_id).describe(
             rpc_timeout=QUERY_TIMEOUT
         )
         for pending in description.raw_description.pending_activities:
-            if pending.activity_type.name != running.name or not pending.heartbeat_details.payloads:
+            if pending.activity_type.name != running.name:
                 continue
-            details = self._client.data_converter.payload_converter.from_payloads(
-                pending.heartbeat_details.payloads
-            )
-            beat = details[0] if details else None
-            if isinstance(beat, dict) and beat.get("total"):
-                done, total = int(beat.get("done", 0)), int(beat["total"])
-                running.detail = f"{done}/{total}"
-                fraction = max(0.0, min(1.0, done / total))
-                progress.percent = min(100, progress.percent + round(running.weight * fraction))
+            if pending.heartbeat_details.payloads and running.heartbeats:
+                details = self._client.data_converter.payload_converter.from_payloads(
+                    pending.heartbeat_details.payloads
+                )
+                beat = details[0] if details else None
+                if isinstance(beat, dict) and beat.get("total"):
+                    done, total = int(beat.get("done", 0)), int(beat["total"])
+                    running.detail = f"{done}/{total}"
+                    fraction = max(0.0, min(1.0, done / total))
+                    progress.percent = min(100, progress.percent + round(running.weight * fraction))
             if pending.attempt > 1:
                 running.attempt = pending.attempt
                 if pending.HasField("last_failure") and pending.last_failure.message:
-                    running.detail = (
-                        f"{running.detail or ''} retrying: {pending.last_failure.message}"
-                    )
+                    error = pending.last_failure.message
+                    running.detail = f"{running.detail or ''} retrying: {error}".strip()
+                    progress.last_error = f"{running.name} attempt {pending.attempt - 1}: {error}"
         return progress
 
 
-class VisibilityIndex:
-    """Phase / percent / awaiting of every workflow of a kind, from one visibility list."""
-
-    def __init__(self, client: Client, *, ttl: float = 1.0, limit: int = 10_000) -> None:
-        self._client = client
-        self._ttl = ttl
-        self._limit = limit
-        self._cache: dict[str, tuple[float, dict[str, ProgressSummary]]] = {}
-        self._lock = asyncio.Lock()
-
-    async def summaries(self, kind: str) -> dict[str, ProgressSummary]:
-        """Workflow id → summary for every workflow of `kind` (empty when Temporal is away)."""
-        cached = self._cache.get(kind)
-        if cached and time.monotonic() - cached[0] < self._ttl:
-            return cached[1]
-        async with self._lock:
-            cached = self._cache.get(kind)
-            if cached and time.monotonic() - cached[0] < self._ttl:
-                return cached[1]
-            found: dict[str, ProgressSummary] = {}
-            try:
-                # Running ones only: ended workflows' state is final in the store and their
-                # last progress stays cached, so the list stays as small as what is live.
-                query = f"{names.KIND} = '{kind}' AND ExecutionStatus = 'Running'"
-                async for execution in self._client.list_workflows(
-                    query, limit=self._limit, rpc_timeout=QUERY_TIMEOUT
-                ):
-                    attrs = execution.typed_search_attributes
-                    found.setdefault(
-                        execution.id,
-                        ProgressSummary(
-                            phase=attrs.get(sa.PHASE),
-                            percent=attrs.get(sa.PERCENT),
-                            awaiting=attrs.get(sa.AWAITING) or None,
-                        ),
-                    )
-            except RPCError as err:
-                log.info("visibility list of %s failed: %s", kind, err)
-                return cached[1] if cached else {}
-            self._cache[kind] = (time.monotonic(), found)
-            return found
+def _running_step(progress: Progress) -> Step | None:
+    """The running step worth describing: one that heartbeats, or that has run a while."""
+    now = datetime.now(UTC)
+    for step in progress.steps:
+        if step.state != StepState.RUNNING:
+            continue
+        if step.heartbeats:
+            return step
+        started = step.started_at
+        if started is not None:
+            started = started if started.tzinfo else started.replace(tzinfo=UTC)
+            if now - started >= DESCRIBE_AFTER:
+                return step
+    return None

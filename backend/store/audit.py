@@ -3,14 +3,32 @@
 from __future__ import annotations
 
 import json
-import sqlite3
+from dataclasses import dataclass, field
 from typing import Any
 
 import aiosqlite
 
-from backend.domain.audit import AuditEntry, AuditOutcome
+from backend.domain.audit import AuditEntry, AuditOutcome, AuditSource
 from backend.store.clock import to_text, utc_now
 from backend.store.database import Database
+
+
+@dataclass(frozen=True)
+class NewAuditEntry:
+    """What an audit row says, before it has an id and a time."""
+
+    actor: str
+    action: str
+    target_kind: str
+    target_id: str
+    outcome: AuditOutcome
+    reason: str = ""
+    message: str = ""
+    idempotency_key: str | None = None
+    source: AuditSource = AuditSource.FLIGHTDECK
+    decision_key: str | None = None
+    """Identifies a workflow decision, so each is mirrored once."""
+    details: dict[str, Any] = field(default_factory=dict)
 
 
 class AuditRepository:
@@ -19,51 +37,46 @@ class AuditRepository:
     def __init__(self, database: Database) -> None:
         self._db = database
 
-    async def append(
-        self,
-        *,
-        actor: str,
-        action: str,
-        target_kind: str,
-        target_id: str,
-        outcome: AuditOutcome,
-        reason: str = "",
-        message: str = "",
-        idempotency_key: str | None = None,
-        details: dict[str, Any] | None = None,
-    ) -> AuditEntry:
-        """Record one action. With an idempotency key already used for this action and target,
-        nothing is written and the first entry is returned."""
-        try:
-            async with self._db.transaction() as conn:
-                cursor = await conn.execute(
-                    "INSERT INTO audit_log (at, actor, action, target_kind, target_id, reason,"
-                    " outcome, message, idempotency_key, details)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (
-                        to_text(utc_now()),
-                        actor,
-                        action,
-                        target_kind,
-                        target_id,
-                        reason,
-                        outcome.value,
-                        message,
-                        idempotency_key,
-                        json.dumps(details or {}, default=str),
-                    ),
-                )
-                entry_id = cursor.lastrowid
-        except sqlite3.IntegrityError:
-            if idempotency_key is None:
-                raise
-            existing = await self.find_by_key(action, target_id, idempotency_key)
-            if existing is None:
-                raise
-            return existing
-        entry = await self.get(int(entry_id or 0))
-        assert entry is not None
-        return entry
+    async def append(self, entry: NewAuditEntry) -> AuditEntry:
+        """Record one entry in its own transaction."""
+        async with self._db.transaction() as conn:
+            entry_id = await self.insert(conn, entry)
+        found = await self.get(entry_id)
+        assert found is not None
+        return found
+
+    @staticmethod
+    async def insert(conn: aiosqlite.Connection, entry: NewAuditEntry) -> int:
+        """Record one entry inside the caller's transaction; its id. An entry whose
+        `decision_key` is already recorded is not written again (that entry's id is returned)."""
+        cursor = await conn.execute(
+            "INSERT INTO audit_log (at, actor, action, target_kind, target_id, reason, outcome,"
+            " message, idempotency_key, source, decision_key, details)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT (decision_key) WHERE decision_key IS NOT NULL DO NOTHING",
+            (
+                to_text(utc_now()),
+                entry.actor,
+                entry.action,
+                entry.target_kind,
+                entry.target_id,
+                entry.reason,
+                entry.outcome.value,
+                entry.message,
+                entry.idempotency_key,
+                entry.source.value,
+                entry.decision_key,
+                json.dumps(entry.details, default=str),
+            ),
+        )
+        if cursor.rowcount > 0 and cursor.lastrowid:
+            return int(cursor.lastrowid)
+        async with conn.execute(
+            "SELECT id FROM audit_log WHERE decision_key = ?", (entry.decision_key,)
+        ) as cur:
+            row = await cur.fetchone()
+        assert row is not None
+        return int(row[0])
 
     async def get(self, entry_id: int) -> AuditEntry | None:
         """One entry by id."""
@@ -72,21 +85,15 @@ class AuditRepository:
             row = await cur.fetchone()
         return _entry(row) if row else None
 
-    async def find_by_key(
-        self, action: str, target_id: str, idempotency_key: str
-    ) -> AuditEntry | None:
-        """The entry an idempotency key produced for this action and target, if any."""
-        async with self._db.connection.execute(
-            "SELECT * FROM audit_log WHERE action = ? AND target_id = ? AND idempotency_key = ?",
-            (action, target_id, idempotency_key),
-        ) as cur:
-            row = await cur.fetchone()
-        return _entry(row) if row else None
-
     async def list(
-        self, *, limit: int = 100, target_kind: str | None = None, target_id: str | None = None
+        self,
+        *,
+        limit: int = 100,
+        target_kind: str | None = None,
+        target_id: str | None = None,
+        before_id: int | None = None,
     ) -> list[AuditEntry]:
-        """The newest entries first, optionally for one target."""
+        """The newest entries first, optionally for one target, optionally older than an id."""
         clauses: list[str] = []
         args: list[Any] = []
         if target_kind:
@@ -95,6 +102,9 @@ class AuditRepository:
         if target_id:
             clauses.append("target_id = ?")
             args.append(target_id)
+        if before_id is not None:
+            clauses.append("id < ?")
+            args.append(before_id)
         where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
         async with self._db.connection.execute(
             f"SELECT * FROM audit_log {where} ORDER BY id DESC LIMIT ?", (*args, limit)
@@ -115,5 +125,6 @@ def _entry(row: aiosqlite.Row) -> AuditEntry:
         outcome=AuditOutcome(row["outcome"]),
         message=row["message"],
         idempotency_key=row["idempotency_key"],
+        source=AuditSource(row["source"]),
         details=json.loads(row["details"] or "{}"),
     )

@@ -27,10 +27,12 @@ class Database:
     async def open(cls, path: Path) -> Database:
         """Open (creating if needed) the database at `path` and bring its schema up to date."""
         path.parent.mkdir(parents=True, exist_ok=True)
-        connection = await aiosqlite.connect(path, isolation_level=None)
+        # The busy timeout comes first: switching a fresh file to WAL takes a lock that another
+        # process opening it at the same moment must wait for, not fail on.
+        connection = await aiosqlite.connect(path, isolation_level=None, timeout=10.0)
         connection.row_factory = aiosqlite.Row
+        await connection.execute("PRAGMA busy_timeout=10000")
         await connection.execute("PRAGMA journal_mode=WAL")
-        await connection.execute("PRAGMA busy_timeout=5000")
         await connection.execute("PRAGMA foreign_keys=ON")
         await connection.execute("PRAGMA synchronous=NORMAL")
         database = cls(connection, path)

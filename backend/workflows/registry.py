@@ -15,6 +15,10 @@ from typing import Any
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from backend.config import Settings
+from backend.providers.faults import FaultPlan
+from backend.providers.status import StatusSink
+
 
 @dataclass(frozen=True)
 class Registrar:
@@ -24,6 +28,18 @@ class Registrar:
     task_queue: str
     workflows: Sequence[type] = ()
     activities: Sequence[Callable[..., Any]] = ()
+
+
+@dataclass(frozen=True)
+class WorkerContext:
+    """What a domain's `new_registrar(context)` builds its activities with."""
+
+    settings: Settings
+    status: StatusSink
+    """Where entity status goes (the store in process, or the API)."""
+    faults: FaultPlan
+    task_queue: str
+    """The domain's task queue (its default, or the environment's override)."""
 
 
 @dataclass(frozen=True)
@@ -54,8 +70,11 @@ def register_all(
     *,
     only: Collection[str] | None = None,
     options: WorkerOptions | None = None,
+    shared_activities: Sequence[Callable[..., Any]] = (),
 ) -> list[Worker]:
-    """One worker per task queue, with every registrar of that queue; `only` filters the queues."""
+    """One worker per task queue, with every registrar of that queue; `only` filters the queues.
+
+    `shared_activities` (the platform's status path) run on every worker."""
     options = options or WorkerOptions()
     served = task_queues(registrars)
     if only:
@@ -75,7 +94,7 @@ def register_all(
                 client,
                 task_queue=queue,
                 workflows=[w for r in mine for w in r.workflows],
-                activities=[a for r in mine for a in r.activities],
+                activities=[*shared_activities, *(a for r in mine for a in r.activities)],
                 identity=options.identity,
                 max_concurrent_activities=options.max_concurrent_activities,
                 max_concurrent_workflow_tasks=options.max_concurrent_workflow_tasks,

@@ -10,30 +10,37 @@ import pytest
 from temporalio.client import WorkflowFailureError
 from temporalio.testing import WorkflowEnvironment
 
-from backend.domain.labs import CancelLab, Lab, LabSeverity, LabStatus, ReviewDecision, ReviewLab
 from backend.domain.progress import Progress, StepState
-from backend.services.errors import Conflict
-from backend.workflows.labs.messages import HumanReviewSignal, LabProvisionParams, LabResult
-from tests.stack import LabStack, eventually, lab_stack
+from backend.domains.labs.messages import HumanReviewSignal, LabProvisionParams, LabResult
+from backend.domains.labs.model import (
+    CancelLab,
+    Lab,
+    LabSeverity,
+    LabStatus,
+    ReviewDecision,
+    ReviewLab,
+)
+from tests.stack import Stack, eventually, platform_stack
 
 
 def awaiting_review(progress: Progress) -> bool:
     return progress.awaiting is not None and progress.awaiting.kind == "review"
 
 
-async def approve(stack: LabStack, lab_id: str, reviewer: str = "bob") -> None:
-    await stack.service.review(
-        lab_id, ReviewLab(decision=ReviewDecision.APPROVE, reviewer=reviewer)
+async def approve(stack: Stack, lab_id: str, reviewer: str = "bob") -> None:
+    answer = await stack.act(
+        "lab", "review", lab_id, ReviewLab(decision=ReviewDecision.APPROVE, reviewer=reviewer)
     )
+    assert answer.status_code == 200, answer.body
 
 
-async def test_happy_path_reaches_running_with_every_step_completed(stack: LabStack) -> None:
+async def test_happy_path_reaches_running_with_every_step_completed(stack: Stack) -> None:
     lab = await stack.create("happy", LabSeverity.MEDIUM)
     progress = await stack.wait_progress(lab, awaiting_review)
     assert progress.phase == "awaiting_review"
     assert progress.percent == 80
-    assert (await stack.labs.get(lab.id)).status == LabStatus.AWAITING_REVIEW  # type: ignore[union-attr]
-    resources = await stack.deps.environments.list_resources(lab.id)
+    await stack.wait_status("lab", lab.id, LabStatus.AWAITING_REVIEW)
+    resources = await stack.lab_environments.list_resources(lab.id)
     assert [r.name for r in resources] == ["database", "dns", "network", "vm-1", "vm-2"]
 
     await approve(stack, lab.id)
@@ -51,18 +58,19 @@ async def test_happy_path_reaches_running_with_every_step_completed(stack: LabSt
             "FinalizeLab",
         ]
     )
-    record = await stack.labs.get(lab.id)
-    assert record is not None and record.status == LabStatus.RUNNING
-    assert record.expires_at is not None
+    record = await stack.wait_status("lab", lab.id, LabStatus.RUNNING)
+    assert record.fields["expires_at"] is not None and record.percent == 100
     handle = stack.client.get_workflow_handle(lab.workflow_id)
     assert await handle.query("CurrentPhase") == "running"
     assert await handle.query("PercentComplete") == 100
 
 
-async def test_request_changes_loops_back_to_validation_then_review(stack: LabStack) -> None:
+async def test_request_changes_loops_back_to_validation_then_review(stack: Stack) -> None:
     lab = await stack.create("loop")
     await stack.wait_progress(lab, awaiting_review)
-    await stack.service.review(
+    await stack.act(
+        "lab",
+        "review",
         lab.id,
         ReviewLab(decision=ReviewDecision.REQUEST_CHANGES, reviewer="bob", comment="bigger vm"),
     )
@@ -79,7 +87,7 @@ async def test_request_changes_loops_back_to_validation_then_review(stack: LabSt
     await stack.wait_progress(lab, lambda p: p.phase == "running")
 
 
-async def test_review_signal_when_not_waiting_is_ignored_and_recorded(stack: LabStack) -> None:
+async def test_review_signal_when_not_waiting_is_ignored_and_recorded(stack: Stack) -> None:
     lab = await stack.create("early")
     handle = stack.client.get_workflow_handle(lab.workflow_id)
     await stack.wait_progress(lab, awaiting_review)
@@ -99,7 +107,9 @@ async def test_review_signal_when_not_waiting_is_ignored_and_recorded(stack: Lab
 async def test_validation_retries_then_succeeds(
     skipping_env: WorkflowEnvironment, tmp_path: Path, task_queue: str
 ) -> None:
-    async with lab_stack(skipping_env.client, tmp_path, task_queue, faults="validation:2") as stack:
+    async with platform_stack(
+        skipping_env.client, tmp_path, task_queue, faults="validation:2"
+    ) as stack:
         lab = await stack.create("flaky")
         progress = await stack.wait_progress(lab, awaiting_review, timeout=60)
         step = progress.step("RunValidation")
@@ -109,7 +119,7 @@ async def test_validation_retries_then_succeeds(
 async def test_validation_failing_every_retry_fails_the_lab_and_tears_down(
     skipping_env: WorkflowEnvironment, tmp_path: Path, task_queue: str
 ) -> None:
-    async with lab_stack(
+    async with platform_stack(
         skipping_env.client, tmp_path, task_queue, faults="validation:always"
     ) as stack:
         lab = await stack.create("broken")
@@ -118,31 +128,31 @@ async def test_validation_failing_every_retry_fails_the_lab_and_tears_down(
             await handle.result()
         progress = await stack.progress(lab)
         assert progress.phase == "failed" and progress.done
-        assert "validation check failed on attempt 4" in (progress.last_error or "")
-        record = await stack.labs.get(lab.id)
+        assert "validation failed on attempt 4" in (progress.last_error or "")
+        record = await stack.record("lab", lab.id)
         assert record is not None and record.status == LabStatus.FAILED
-        assert await stack.deps.environments.list_resources(lab.id) == []
+        assert await stack.lab_environments.list_resources(lab.id) == []
 
 
 async def test_invalid_blueprint_fails_without_retrying(
     skipping_env: WorkflowEnvironment, tmp_path: Path, task_queue: str
 ) -> None:
-    async with lab_stack(
+    async with platform_stack(
         skipping_env.client, tmp_path, task_queue, faults="blueprint:invalid"
     ) as stack:
         lab = await stack.create("tampered")
         with pytest.raises(WorkflowFailureError):
             await stack.client.get_workflow_handle(lab.workflow_id).result()
         progress = await stack.progress(lab)
-        step = progress.step("RunValidation")
+        step = progress.step("GenerateBlueprint")
         assert step is not None and step.state == StepState.FAILED and step.attempt == 1
-        assert "checksum" in (progress.last_error or "")
-        assert (await stack.labs.get(lab.id)).status == LabStatus.FAILED  # type: ignore[union-attr]
-        assert await stack.deps.environments.list_resources(lab.id) == []
+        assert "blueprint refused as invalid" in (progress.last_error or "")
+        assert (await stack.record("lab", lab.id)).status == LabStatus.FAILED  # type: ignore[union-attr]
+        assert await stack.lab_environments.list_resources(lab.id) == []
 
 
 async def test_ttl_expiry_tears_the_lab_down(
-    skipping_env: WorkflowEnvironment, skipping_stack: LabStack
+    skipping_env: WorkflowEnvironment, skipping_stack: Stack
 ) -> None:
     stack = skipping_stack
     lab = await stack.create("short", ttl_hours=3)
@@ -152,32 +162,32 @@ async def test_ttl_expiry_tears_the_lab_down(
     await skipping_env.sleep(timedelta(hours=3, minutes=1))
     result = await stack.client.get_workflow_handle(lab.workflow_id, result_type=LabResult).result()
     assert result.status == LabStatus.EXPIRED
-    record = await stack.labs.get(lab.id)
+    record = await stack.record("lab", lab.id)
     assert record is not None and record.status == LabStatus.EXPIRED
     assert "TTL of 3 h" in (record.status_reason or "")
-    assert await stack.deps.environments.list_resources(lab.id) == []
-    assert "removed dns" in stack.sandbox.events(lab.id)
+    assert await stack.lab_environments.list_resources(lab.id) == []
+    assert "removed dns" in stack.labs_sandbox.events(lab.id)
 
 
-async def _cancel_and_check(stack: LabStack, lab_id: str, workflow_id: str) -> None:
-    await stack.service.cancel(lab_id, CancelLab(reason="not needed", actor="carol"))
+async def _cancel_and_check(stack: Stack, lab_id: str, workflow_id: str) -> None:
+    await stack.act("lab", "cancel", lab_id, CancelLab(reason="not needed", actor="carol"))
     result = await stack.client.get_workflow_handle(workflow_id, result_type=LabResult).result()
     assert result.status == LabStatus.CANCELLED
     assert "carol" in (result.reason or "")
-    record = await stack.labs.get(lab_id)
+    record = await stack.record("lab", lab_id)
     assert record is not None and record.status == LabStatus.CANCELLED
-    assert await stack.deps.environments.list_resources(lab_id) == []
-    created = [e for e in stack.sandbox.events(lab_id) if e.startswith("created")]
-    removed = [e for e in stack.sandbox.events(lab_id) if e.startswith("removed")]
+    assert await stack.lab_environments.list_resources(lab_id) == []
+    created = [e for e in stack.labs_sandbox.events(lab_id) if e.startswith("created")]
+    removed = [e for e in stack.labs_sandbox.events(lab_id) if e.startswith("removed")]
     assert sorted(e.split()[1] for e in created) == sorted(e.split()[1] for e in removed)
 
 
 async def test_cancel_while_queued_before_any_worker_runs(
     dev_env: WorkflowEnvironment, tmp_path: Path, task_queue: str
 ) -> None:
-    async with lab_stack(dev_env.client, tmp_path, task_queue, run_worker=False) as stack:
+    async with platform_stack(dev_env.client, tmp_path, task_queue, run_worker=False) as stack:
         lab = await stack.create("queued")
-        await stack.service.cancel(lab.id, CancelLab(reason="changed my mind", actor="carol"))
+        await stack.act("lab", "cancel", lab.id, CancelLab(reason="changed my mind", actor="carol"))
         async with stack.worker():
             result = await stack.client.get_workflow_handle(
                 lab.workflow_id, result_type=LabResult
@@ -185,29 +195,29 @@ async def test_cancel_while_queued_before_any_worker_runs(
             progress = await stack.progress(lab)
         assert result.status == LabStatus.CANCELLED
         assert progress.step("GenerateBlueprint").state == StepState.SKIPPED  # type: ignore[union-attr]
-        assert stack.sandbox.events(lab.id) == []
+        assert stack.labs_sandbox.events(lab.id) == []
 
 
 async def test_cancel_during_provisioning_stops_and_tears_down(
     dev_env: WorkflowEnvironment, tmp_path: Path, task_queue: str
 ) -> None:
-    async with lab_stack(dev_env.client, tmp_path, task_queue, step_seconds=0.2) as stack:
+    async with platform_stack(dev_env.client, tmp_path, task_queue, step_seconds=0.2) as stack:
         lab = await stack.create("mid", LabSeverity.CRITICAL)
         await eventually(
-            lambda: stack.deps.environments.list_resources(lab.id), lambda r: len(r) >= 2
+            lambda: stack.lab_environments.list_resources(lab.id), lambda r: len(r) >= 2
         )
         await _cancel_and_check(stack, lab.id, lab.workflow_id)
-        created = [e for e in stack.sandbox.events(lab.id) if e.startswith("created")]
+        created = [e for e in stack.labs_sandbox.events(lab.id) if e.startswith("created")]
         assert len(created) >= 2
 
 
-async def test_cancel_while_awaiting_review_tears_down(stack: LabStack) -> None:
+async def test_cancel_while_awaiting_review_tears_down(stack: Stack) -> None:
     lab = await stack.create("review")
     await stack.wait_progress(lab, awaiting_review)
     await _cancel_and_check(stack, lab.id, lab.workflow_id)
 
 
-async def test_cancel_while_running_tears_down(stack: LabStack) -> None:
+async def test_cancel_while_running_tears_down(stack: Stack) -> None:
     lab = await stack.create("running")
     await stack.wait_progress(lab, awaiting_review)
     await approve(stack, lab.id)
@@ -218,7 +228,9 @@ async def test_cancel_while_running_tears_down(stack: LabStack) -> None:
 async def test_cancel_during_validation_retries_tears_down(
     dev_env: WorkflowEnvironment, tmp_path: Path, task_queue: str
 ) -> None:
-    async with lab_stack(dev_env.client, tmp_path, task_queue, faults="validation:always") as stack:
+    async with platform_stack(
+        dev_env.client, tmp_path, task_queue, faults="validation:always"
+    ) as stack:
         lab = await stack.create("validating")
         await stack.wait_progress(
             lab,
@@ -227,18 +239,18 @@ async def test_cancel_during_validation_retries_tears_down(
         await _cancel_and_check(stack, lab.id, lab.workflow_id)
 
 
-async def _temporal_cancel_and_check(stack: LabStack, lab: Lab) -> None:
+async def _temporal_cancel_and_check(stack: Stack, lab: Lab) -> None:
     """Cancel through Temporal itself: the workflow ends Cancelled with everything torn down."""
     handle = stack.client.get_workflow_handle(lab.workflow_id)
     await handle.cancel()
     with pytest.raises(WorkflowFailureError):
         await handle.result()
-    record = await stack.labs.get(lab.id)
+    record = await stack.record("lab", lab.id)
     assert record is not None and record.status == LabStatus.CANCELLED
-    assert await stack.deps.environments.list_resources(lab.id) == []
+    assert await stack.lab_environments.list_resources(lab.id) == []
 
 
-async def test_temporal_cancel_also_tears_down(stack: LabStack) -> None:
+async def test_temporal_cancel_also_tears_down(stack: Stack) -> None:
     lab = await stack.create("external")
     await stack.wait_progress(lab, awaiting_review)
     await _temporal_cancel_and_check(stack, lab)
@@ -247,26 +259,26 @@ async def test_temporal_cancel_also_tears_down(stack: LabStack) -> None:
 async def test_worker_restart_mid_provision_resumes_from_heartbeat(
     dev_env: WorkflowEnvironment, tmp_path: Path, task_queue: str
 ) -> None:
-    async with lab_stack(
+    async with platform_stack(
         dev_env.client, tmp_path, task_queue, step_seconds=0.25, run_worker=False
     ) as stack:
         lab = await stack.create("restart", LabSeverity.CRITICAL)
         first = stack.worker(graceful_seconds=0)
         async with first:
             await eventually(
-                lambda: stack.deps.environments.list_resources(lab.id), lambda r: len(r) >= 3
+                lambda: stack.lab_environments.list_resources(lab.id), lambda r: len(r) >= 3
             )
         # The first worker is gone mid-provision; a new one picks the activity up again.
         async with stack.worker():
             progress = await stack.wait_progress(lab, awaiting_review, timeout=60)
         step = progress.step("ProvisionEnvironment")
         assert step is not None and "resumed after" in (step.detail or "")
-        created = [e for e in stack.sandbox.events(lab.id) if e.startswith("created")]
+        created = [e for e in stack.labs_sandbox.events(lab.id) if e.startswith("created")]
         assert len(created) == 8 and len(set(created)) == 8, created
 
 
 async def test_a_second_workflow_for_the_same_lab_is_refused_and_touches_nothing(
-    stack: LabStack,
+    stack: Stack,
 ) -> None:
     lab = await stack.create("owned")
     await stack.wait_progress(lab, awaiting_review)
@@ -284,37 +296,41 @@ async def test_a_second_workflow_for_the_same_lab_is_refused_and_touches_nothing
     )
     with pytest.raises(WorkflowFailureError):
         await intruder.result()
-    record = await stack.labs.get(lab.id)
+    record = await stack.record("lab", lab.id)
     assert record is not None and record.status == LabStatus.AWAITING_REVIEW
-    assert len(await stack.deps.environments.list_resources(lab.id)) == 3
+    assert len(await stack.lab_environments.list_resources(lab.id)) == 3
 
 
 async def test_temporal_cancel_during_teardown_still_finishes_it(
     dev_env: WorkflowEnvironment, tmp_path: Path, task_queue: str
 ) -> None:
-    async with lab_stack(dev_env.client, tmp_path, task_queue, step_seconds=0.3) as stack:
+    async with platform_stack(dev_env.client, tmp_path, task_queue, step_seconds=0.3) as stack:
         lab = await stack.create("stubborn", LabSeverity.CRITICAL)
         await stack.wait_progress(lab, awaiting_review, timeout=60)
-        await stack.service.cancel(lab.id, CancelLab(reason="done", actor="carol"))
+        await stack.act("lab", "cancel", lab.id, CancelLab(reason="done", actor="carol"))
         await stack.wait_progress(lab, lambda p: p.phase == "tearing_down")
         await _temporal_cancel_and_check(stack, lab)
 
 
-async def test_two_reviewers_at_once_get_one_acceptance_and_one_refusal(stack: LabStack) -> None:
+async def test_two_reviewers_at_once_get_one_acceptance_and_one_refusal(stack: Stack) -> None:
     lab = await stack.create("race")
     await stack.wait_progress(lab, awaiting_review)
     results = await asyncio.gather(
-        stack.service.review(lab.id, ReviewLab(decision=ReviewDecision.APPROVE, reviewer="ann")),
-        stack.service.review(
-            lab.id, ReviewLab(decision=ReviewDecision.REQUEST_CHANGES, reviewer="bob")
+        stack.act(
+            "lab", "review", lab.id, ReviewLab(decision=ReviewDecision.APPROVE, reviewer="ann")
         ),
-        return_exceptions=True,
+        stack.act(
+            "lab",
+            "review",
+            lab.id,
+            ReviewLab(decision=ReviewDecision.REQUEST_CHANGES, reviewer="bob"),
+        ),
     )
-    accepted = [r for r in results if not isinstance(r, BaseException)]
-    refused = [r for r in results if isinstance(r, Conflict)]
+    accepted = [r for r in results if r.status_code == 200]
+    refused = [r for r in results if r.status_code == 409]
     assert len(accepted) == 1 and len(refused) == 1, results
     outcomes = sorted(
-        e.outcome.value for e in await stack.audit.list() if e.action.startswith("review")
+        e.outcome.value for e in await stack.services.audit.list() if e.action.startswith("review")
     )
     assert outcomes == ["accepted", "refused"]
 
@@ -322,10 +338,10 @@ async def test_two_reviewers_at_once_get_one_acceptance_and_one_refusal(stack: L
 async def test_percent_moves_inside_provisioning_from_heartbeats(
     dev_env: WorkflowEnvironment, tmp_path: Path, task_queue: str
 ) -> None:
-    async with lab_stack(dev_env.client, tmp_path, task_queue, step_seconds=0.3) as stack:
+    async with platform_stack(dev_env.client, tmp_path, task_queue, step_seconds=0.3) as stack:
         lab = await stack.create("beats", LabSeverity.CRITICAL)
         seen = await eventually(
-            lambda: stack.service.get(lab.id),
+            lambda: stack.service("lab").get(lab.id),
             lambda got: (
                 got.progress is not None
                 and (step := got.progress.step("ProvisionEnvironment")) is not None

@@ -1,4 +1,4 @@
-"""Names and payloads of the lab workflow's inputs, signals, queries and activities."""
+"""Names and payloads of the lab workflow's input, signals and activities (spec §6)."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ from datetime import datetime
 
 from pydantic import BaseModel
 
-from backend.domain.labs import LabSeverity, LabStatus, ReviewDecision
-from backend.providers.labs.protocol import Blueprint
+from backend.domains.labs.model import LabSeverity, ReviewDecision
+from backend.domains.labs.providers import Blueprint
 
 # Signals and queries, by the names of the spec (any Temporal client can use them).
 HUMAN_REVIEW_SIGNAL = "HumanReview"
@@ -30,7 +30,7 @@ class LabResult(BaseModel):
     """How a lab workflow ended."""
 
     lab_id: str
-    status: LabStatus
+    status: str
     reason: str | None = None
 
 
@@ -91,11 +91,10 @@ class ValidationResult(BaseModel):
     attempt: int
 
 
-class ReviewRequestInput(BaseModel):
-    """RequestHumanReview activity input."""
+class LabInput(BaseModel):
+    """Input of the lab activities that need only the lab's id."""
 
     lab_id: str
-    request_id: str
 
 
 class FinalizeInput(BaseModel):
@@ -105,28 +104,7 @@ class FinalizeInput(BaseModel):
     expires_at: datetime
 
 
-class TeardownInput(BaseModel):
-    """TeardownLab activity input."""
-
-    lab_id: str
-
-
 class TeardownResult(BaseModel):
     """What TeardownLab removed."""
 
     removed: int
-
-
-class RecordOutcomeInput(BaseModel):
-    """RecordLabOutcome activity input: the lab's final status."""
-
-    lab_id: str
-    status: LabStatus
-    reason: str | None = None
-
-
-class HeartbeatProgress(BaseModel):
-    """Heartbeat details of long lab activities: how far they got (resumable)."""
-
-    done: int
-    total: int

@@ -1,17 +1,20 @@
-"""Labs: requests for a provisioned lab environment, their statuses and the human actions on them."""
+"""Labs' contract types: statuses, steps, the request bodies and the record the API returns."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
-from backend.domain.names import Actor, Comment, EntityName, Reason
-from backend.domain.progress import Progress, ProgressSummary
+from backend.domain.entities import Entity
+from backend.domain.form import ACTOR
+from backend.domain.names import Actor, Comment, EntityName, IdempotencyKey, Reason, RoundId
 
-LAB_WORKFLOW_TYPE = "LabProvisionWorkflow"
 LAB_KIND = "lab"
+LAB_WORKFLOW_TYPE = "LabProvisionWorkflow"
+DEFAULT_LABS_TASK_QUEUE = "labs.provisioning.v1"
 
 
 class LabSeverity(StrEnum):
@@ -24,13 +27,16 @@ class LabSeverity(StrEnum):
 
 
 class LabStatus(StrEnum):
-    """Status of a lab row; follows the workflow and is written by its activities."""
+    """A lab's status; the lab workflow's phase is always one of these words."""
 
     QUEUED = "queued"
+    GENERATING_BLUEPRINT = "generating_blueprint"
     PROVISIONING = "provisioning"
     VALIDATING = "validating"
     AWAITING_REVIEW = "awaiting_review"
+    FINALIZING = "finalizing"
     RUNNING = "running"
+    TEARING_DOWN = "tearing_down"
     EXPIRED = "expired"
     CANCELLED = "cancelled"
     FAILED = "failed"
@@ -42,22 +48,6 @@ class LabStatus(StrEnum):
 
 
 FINAL_LAB_STATUSES = frozenset({LabStatus.EXPIRED, LabStatus.CANCELLED, LabStatus.FAILED})
-
-
-class LabPhase(StrEnum):
-    """Phases the lab workflow reports through `progress` and `CurrentPhase`."""
-
-    QUEUED = "queued"
-    BLUEPRINT = "generating_blueprint"
-    PROVISIONING = "provisioning"
-    VALIDATING = "validating"
-    AWAITING_REVIEW = "awaiting_review"
-    FINALIZING = "finalizing"
-    RUNNING = "running"
-    TEARING_DOWN = "tearing_down"
-    EXPIRED = "expired"
-    CANCELLED = "cancelled"
-    FAILED = "failed"
 
 
 class LabStepName(StrEnum):
@@ -85,7 +75,7 @@ class CreateLab(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: EntityName
-    requested_by: Actor
+    requested_by: Annotated[Actor, ACTOR]
     severity: LabSeverity = LabSeverity.MEDIUM
     ttl_hours: StrictInt = Field(
         default=8, ge=1, le=24 * 30, description="Hours the lab runs before expiry"
@@ -98,15 +88,10 @@ class ReviewLab(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     decision: ReviewDecision
-    reviewer: Actor
+    reviewer: Annotated[Actor, ACTOR]
     comment: Comment = ""
-    request_id: str | None = Field(
-        default=None,
-        min_length=1,
-        max_length=64,
-        description="The review round answered (from progress.awaiting); defaults to the current one",
-    )
-    idempotency_key: str | None = Field(default=None, min_length=1, max_length=128)
+    request_id: RoundId = None
+    idempotency_key: IdempotencyKey = None
 
 
 class CancelLab(BaseModel):
@@ -115,33 +100,14 @@ class CancelLab(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     reason: Reason
-    actor: Actor
-    idempotency_key: str | None = Field(default=None, min_length=1, max_length=128)
+    actor: Annotated[Actor, ACTOR]
+    idempotency_key: IdempotencyKey = None
 
 
-class Lab(BaseModel):
+class Lab(Entity):
     """A lab as the API returns it: the stored record plus live progress."""
 
-    id: str
-    name: str
-    requested_by: str
+    status: LabStatus
     severity: LabSeverity
     ttl_hours: int
-    status: LabStatus
-    workflow_id: str
-    run_id: str | None = None
-    created_at: datetime
-    updated_at: datetime
     expires_at: datetime | None = None
-    status_reason: str | None = None
-    summary: ProgressSummary | None = None
-    """Phase / percent / awaiting from visibility (every row)."""
-    progress: Progress | None = None
-    """Exact progress from the `progress` query (detail, and rows asked for as `live`)."""
-
-
-class LabList(BaseModel):
-    """Response of `GET /api/v1/labs`."""
-
-    items: list[Lab]
-    total: int

@@ -13,8 +13,8 @@ import os
 import shutil
 from pathlib import Path
 
-from backend.domain.labs import LabSeverity
-from backend.providers.labs.protocol import (
+from backend.domains.labs.model import LabSeverity
+from backend.domains.labs.providers import (
     Blueprint,
     InvalidBlueprint,
     Resource,
@@ -110,20 +110,27 @@ class SandboxBlueprintService:
     async def generate(self, lab_id: str, name: str, severity: LabSeverity) -> Blueprint:
         """The stored blueprint when there is one, else a new one from the severity's template."""
         path = self._store.lab_dir(lab_id) / "blueprint.json"
-        if path.exists():
-            return Blueprint.model_validate_json(path.read_text())
+        stored = await asyncio.to_thread(_read_text, path)
+        if stored is not None:
+            return Blueprint.model_validate_json(stored)
         if self._step_seconds:
             await asyncio.sleep(self._step_seconds)
         blueprint = Blueprint(
             lab_id=lab_id, template=f"{severity.value}-lab", resources=TEMPLATES[severity]
         ).sealed()
+        await asyncio.to_thread(self._save, lab_id, path, blueprint)
+        return blueprint
+
+    def _save(self, lab_id: str, path: Path, blueprint: Blueprint) -> None:
         _write_json_atomically(path, blueprint.model_dump_json(indent=2))
         self._store.log_event(lab_id, "blueprint generated")
-        return blueprint
 
 
 class SandboxLabEnvironments:
-    """Lab environments as folders of resource files; every change is logged once."""
+    """Lab environments as folders of resource files; every change is logged once.
+
+    File work runs in a thread (`asyncio.to_thread`), never on the event loop.
+    """
 
     def __init__(self, store: SandboxLabStore, step_seconds: float = 0.0) -> None:
         self._store = store
@@ -132,17 +139,25 @@ class SandboxLabEnvironments:
     async def ensure_resource(self, lab_id: str, spec: ResourceSpec) -> bool:
         """Create the resource file unless it exists (idempotent)."""
         path = self._store.resources_dir(lab_id) / f"{spec.name}.json"
-        if path.exists():
+        if await asyncio.to_thread(path.exists):
             return False
         if self._step_seconds:
             await asyncio.sleep(self._step_seconds)
         resource = Resource(name=spec.name, kind=spec.kind, size=spec.size, created_at=utc_now())
+        return await asyncio.to_thread(self._create, lab_id, path, resource)
+
+    def _create(self, lab_id: str, path: Path, resource: Resource) -> bool:
+        if path.exists():
+            return False
         _write_json_atomically(path, resource.model_dump_json(indent=2))
-        self._store.log_event(lab_id, f"created {spec.name}")
+        self._store.log_event(lab_id, f"created {resource.name}")
         return True
 
     async def list_resources(self, lab_id: str) -> list[Resource]:
         """The resources that exist for the lab, by name."""
+        return await asyncio.to_thread(self._list, lab_id)
+
+    def _list(self, lab_id: str) -> list[Resource]:
         folder = self._store.resources_dir(lab_id)
         if not folder.exists():
             return []
@@ -173,10 +188,15 @@ class SandboxLabEnvironments:
     async def remove_resource(self, lab_id: str, name: str) -> bool:
         """Delete the resource file if present (idempotent)."""
         path = self._store.resources_dir(lab_id) / f"{name}.json"
-        if not path.exists():
+        if not await asyncio.to_thread(path.exists):
             return False
         if self._step_seconds:
             await asyncio.sleep(self._step_seconds / 2)
+        return await asyncio.to_thread(self._remove, lab_id, path, name)
+
+    def _remove(self, lab_id: str, path: Path, name: str) -> bool:
+        if not path.exists():
+            return False
         path.unlink(missing_ok=True)
         self._store.log_event(lab_id, f"removed {name}")
         return True
@@ -184,8 +204,19 @@ class SandboxLabEnvironments:
     async def forget(self, lab_id: str) -> None:
         """Remove the lab's blueprint and resource folder, keeping the event log as a record."""
         folder = self._store.lab_dir(lab_id)
-        (folder / "blueprint.json").unlink(missing_ok=True)
-        shutil.rmtree(folder / "resources", ignore_errors=True)
+
+        def drop() -> None:
+            (folder / "blueprint.json").unlink(missing_ok=True)
+            shutil.rmtree(folder / "resources", ignore_errors=True)
+
+        await asyncio.to_thread(drop)
+
+
+def _read_text(path: Path) -> str | None:
+    try:
+        return path.read_text()
+    except FileNotFoundError:
+        return None
 
 
 def describe_blueprint(blueprint: Blueprint) -> str:

@@ -9,7 +9,7 @@ from typing import Protocol
 
 from pydantic import BaseModel, Field
 
-from backend.domain.labs import LabSeverity
+from backend.domains.labs.model import LabSeverity
 
 
 class ResourceSpec(BaseModel):

@@ -1,0 +1,33 @@
+"""Internal, token-protected routes workers use to report status when they run elsewhere."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Request
+
+from backend.api.auth import require_token
+from backend.api.context import ApiContext
+from backend.domain.status import ClaimRequest, ClaimResult, StatusAck, StatusReport
+from backend.providers.status import CLAIM_PATH, STATUS_PATH, EntityMissing
+from backend.services.errors import NotFound
+
+router = APIRouter(tags=["internal"], dependencies=[Depends(require_token)])
+
+
+@router.post(STATUS_PATH)
+async def report_status(report: StatusReport, request: Request) -> StatusAck:
+    """Apply a workflow's status report (`flightdeck worker --api URL`); 404 for unknown ones."""
+    context: ApiContext = request.app.state.context
+    try:
+        return await context.status.report(report)
+    except EntityMissing as err:
+        raise NotFound(str(err)) from None
+
+
+@router.post(CLAIM_PATH)
+async def claim_entity(claim: ClaimRequest, request: Request) -> ClaimResult:
+    """Let a workflow claim its entity; 404 for unknown entities."""
+    context: ApiContext = request.app.state.context
+    try:
+        return await context.status.claim(claim)
+    except EntityMissing as err:
+        raise NotFound(str(err)) from None

@@ -1,1 +1,0 @@
-"""Providers the lab workflow uses: blueprints and lab environments."""

@@ -1,0 +1,106 @@
+"""Base of every Flightdeck workflow: the shared `progress` query, the status path, and steps run
+with the platform's timeouts (so a killed worker is replaced within seconds).
+
+Deterministic workflow code only; the activities do the work.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import timedelta
+from typing import Any, ClassVar
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError, ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from backend.domain.progress import PROGRESS_QUERY, Progress
+    from backend.workflows.progress_tracker import ProgressTracker, StepPlan
+    from backend.workflows.status_reporter import StatusReporter
+
+HEARTBEAT_TIMEOUT = timedelta(seconds=10)
+"""Every step heartbeats (automatically, every second): a dead worker is noticed within this."""
+SHORT_STEP = timedelta(seconds=30)
+LONG_STEP = timedelta(minutes=30)
+WAIT = workflow.ActivityCancellationType.WAIT_CANCELLATION_COMPLETED
+"""Steps with side effects finish (or stop) before anything undoes them."""
+DEFAULT_RETRY = RetryPolicy(maximum_interval=timedelta(seconds=10), maximum_attempts=10)
+
+
+class EntityWorkflow:
+    """Holds the workflow's progress and reports it to the store whenever it changes.
+
+    A subclass sets `KIND` and `STEPS`, calls `report_for(entity_id)` first thing in its run,
+    runs its activities with `step(...)`, and ends with `await self.ended(...)`.
+    """
+
+    KIND: ClassVar[str]
+    STEPS: ClassVar[Sequence[StepPlan]]
+
+    def __init__(self) -> None:
+        self.tracker = ProgressTracker(self.STEPS)
+        self._reporter: StatusReporter | None = None
+
+    @workflow.query(name=PROGRESS_QUERY)
+    def progress(self) -> Progress:
+        """The shared progress model."""
+        return self.tracker.progress
+
+    def report_for(self, entity_id: str) -> None:
+        """Start reporting this entity's status (the tracker's changes) to the store."""
+        if self._reporter is None:
+            self._reporter = StatusReporter(self.tracker, self.KIND, entity_id)
+
+    async def ended(self, status: str, reason: str | None = None) -> None:
+        """The workflow ends in `status`: report it and wait until the report got through."""
+        self.tracker.finish(status, reason)
+        if self._reporter is not None:
+            await self._reporter.flush()
+
+    async def step(
+        self,
+        name: str,
+        arg: Any,
+        *,
+        activity: str | None = None,
+        result_type: type | None = None,
+        long: bool = False,
+        retry: RetryPolicy = DEFAULT_RETRY,
+        detail: str | None = None,
+    ) -> Any:
+        """Run the step's activity (named like the step unless `activity` says otherwise)."""
+        self.tracker.start(name, detail)
+        return await workflow.execute_activity(
+            activity or name,
+            arg,
+            result_type=result_type,
+            start_to_close_timeout=LONG_STEP if long else SHORT_STEP,
+            heartbeat_timeout=HEARTBEAT_TIMEOUT,
+            retry_policy=retry,
+            cancellation_type=WAIT,
+        )
+
+
+def failure_type(err: BaseException) -> str | None:
+    """The type of the innermost ApplicationError of a failure chain."""
+    found: str | None = None
+    current: BaseException | None = err
+    while current is not None:
+        if isinstance(current, ApplicationError):
+            found = current.type
+        current = current.__cause__
+    return found
+
+
+def failure_message(err: BaseException) -> str:
+    """The innermost readable message of an activity/application failure chain."""
+    message = str(err)
+    current: BaseException | None = err
+    while current is not None:
+        if isinstance(current, ApplicationError) and current.message:
+            message = current.message
+        elif not isinstance(current, ActivityError) and str(current):
+            message = str(current)
+        current = current.__cause__
+    return message
