@@ -1,0 +1,1 @@
+"""Tenant provisioning and deprovisioning with saga compensation (specs/tenant-provisioning-worker.md)."""
