@@ -3,9 +3,10 @@
 `entity_router(spec)` gives `/api/v1/{plural}` (POST create, GET list), `/{id}` (GET) and
 `/{id}/{action}` (POST) with the domain's own request and response models, so the OpenAPI
 schema is as precise as hand-written routes. Labs keep the paths they always had.
-"""
 
-from __future__ import annotations
+No `from __future__ import annotations` here: FastAPI reads the route functions' annotations,
+which name per-domain types that exist only inside `entity_router`.
+"""
 
 from collections.abc import Callable
 from enum import StrEnum

@@ -85,6 +85,8 @@ class Progress(BaseModel):
     awaiting: Awaiting | None = None
     accepts: list[str] = Field(default_factory=list)
     """The actions the workflow takes now; a signal for any other is recorded and ignored."""
+    closing: str | None = None
+    """Why the workflow takes no more actions (e.g. `the lab is being cancelled (by carol)`)."""
     last_error: str | None = None
     decisions: list[Decision] = Field(default_factory=list)
     done: bool = False

@@ -400,6 +400,8 @@ def _refusal(
                 {"request_id": round_id},
             )
     if action.name not in progress.accepts:
+        if progress.closing:
+            return _refused(f"{spec.kind} {name}: {progress.closing}")
         if action.answers:
             return _refused(
                 f"{spec.kind} {name} is not waiting for {action.answers} (phase: {phase})"

@@ -49,8 +49,6 @@ class ProgressTracker:
         """Why the entity is in its status (set when it ends)."""
         self.fields: dict[str, Any] = {}
         """Domain fields the workflow reports (e.g. a lab's `expires_at`)."""
-        self.closing_note: str | None = None
-        """Why actions are no longer taken (e.g. `cancelled by carol`), for refusal notes."""
         self.on_change: Callable[[], None] = lambda: None
         self._published: tuple[str, int, str] | None = None
         self._decision_seq = 0
@@ -204,8 +202,8 @@ class ProgressTracker:
         awaiting = self.progress.awaiting
         note: str | None = None
         if action not in self.progress.accepts:
-            if self.closing_note:
-                note = self.closing_note
+            if self.progress.closing:
+                note = self.progress.closing
             elif answers is not None:
                 note = f"not waiting for {answers} (phase: {self.progress.phase})"
             else:
@@ -243,7 +241,7 @@ class ProgressTracker:
 
     def closing(self, note: str) -> None:
         """The workflow is ending: it takes no more actions, and says why when asked."""
-        self.closing_note = note
+        self.progress.closing = note
         self.accept()
 
     def finish(self, phase: str, reason: str | None = None) -> None:

@@ -301,7 +301,7 @@ class LabProvisionWorkflow(EntityWorkflow):
     async def _end(self, params: LabProvisionParams, status: LabStatus, reason: str) -> LabResult:
         """Tear down what exists and record the final status. Runs once, to completion."""
         tracker = self.tracker
-        if tracker.closing_note is None:
+        if tracker.progress.closing is None:
             tracker.closing(f"the lab is ending ({status.value})")
         if status in (LabStatus.CANCELLED, LabStatus.FAILED):
             tracker.end_open_steps(StepState.CANCELLED)
