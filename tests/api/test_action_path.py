@@ -200,19 +200,21 @@ async def test_a_cancel_with_no_worker_is_sent_and_its_verdict_audited_when_one_
     dev_env: WorkflowEnvironment, tmp_path: Path
 ) -> None:
     queue = f"test-{uuid.uuid4().hex[:8]}"
-    async with platform_stack(dev_env.client, tmp_path, queue, run_worker=False) as stack:
-        async with api_client(stack) as api:
-            lab = await create(api)
-            answer = await api.post(
-                f"/api/v1/labs/{lab['id']}/cancel", json={"reason": "stop", "actor": "carol"}
-            )
-            assert answer.status_code == 200, answer.text
-            assert answer.json()["outcome"] == "sent"
-            async with stack.worker():
-                await eventually(lambda: lab_status(api, lab["id"]), lambda s: s == "cancelled")
-            entries = await audit_of(api, lab["id"])
-            assert [(e["action"], e["outcome"], e["source"]) for e in entries] == [
-                ("cancel", "accepted", "workflow"),
-                ("cancel", "sent", "flightdeck"),
-                ("create", "accepted", "flightdeck"),
-            ]
+    async with (
+        platform_stack(dev_env.client, tmp_path, queue, run_worker=False) as stack,
+        api_client(stack) as api,
+    ):
+        lab = await create(api)
+        answer = await api.post(
+            f"/api/v1/labs/{lab['id']}/cancel", json={"reason": "stop", "actor": "carol"}
+        )
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["outcome"] == "sent"
+        async with stack.worker():
+            await eventually(lambda: lab_status(api, lab["id"]), lambda s: s == "cancelled")
+        entries = await audit_of(api, lab["id"])
+        assert [(e["action"], e["outcome"], e["source"]) for e in entries] == [
+            ("cancel", "accepted", "workflow"),
+            ("cancel", "sent", "flightdeck"),
+            ("create", "accepted", "flightdeck"),
+        ]
