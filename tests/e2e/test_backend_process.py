@@ -16,36 +16,8 @@ import httpx
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
+from tests.e2e.processes import API_READY, flightdeck_env, run_cli
 from tests.stack import eventually
-
-READY = "Flightdeck API ready at "
-
-
-def backend_env(dev_env: WorkflowEnvironment, data_dir: Path, queue: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("TEMPORAL_", "FLIGHTDECK_"))}
-    env.update(
-        TEMPORAL_ADDRESS=dev_env.client.service_client.config.target_host,
-        TEMPORAL_NAMESPACE="flightdeck",
-        TEMPORAL_LABS_TASK_QUEUE=queue,
-        FLIGHTDECK_DATA_DIR=str(data_dir),
-        FLIGHTDECK_SANDBOX_STEP_SECONDS="0",
-        PYTHONUNBUFFERED="1",
-    )
-    return env
-
-
-async def run_cli(*args: str, env: dict[str, str], timeout: float = 60) -> tuple[int, str, str]:
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "backend.cli",
-        *args,
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    out, err = await asyncio.wait_for(proc.communicate(), timeout)
-    return proc.returncode or 0, out.decode(), err.decode()
 
 
 @pytest.fixture
@@ -54,7 +26,7 @@ async def backend(
 ) -> AsyncIterator[tuple[str, Path, asyncio.subprocess.Process]]:
     data_dir = tmp_path / "data"
     stderr_log = tmp_path / "backend.stderr"
-    env = backend_env(dev_env, data_dir, f"labs-e2e-{uuid.uuid4().hex[:8]}")
+    env = flightdeck_env(dev_env, data_dir, f"e2e-{uuid.uuid4().hex[:8]}")
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
@@ -69,8 +41,8 @@ async def backend(
     assert proc.stdout is not None
     try:
         line = (await asyncio.wait_for(proc.stdout.readline(), 60)).decode()
-        assert line.startswith(READY), line + stderr_log.read_text()
-        yield line[len(READY) :].strip(), data_dir, proc
+        assert line.startswith(API_READY), line + stderr_log.read_text()
+        yield line[len(API_READY) :].strip(), data_dir, proc
     finally:
         if proc.returncode is None:
             proc.kill()
@@ -83,7 +55,7 @@ async def test_backend_process_serves_a_lab_from_create_to_running_and_stops_cle
     url, data_dir, proc = backend
     token_file = data_dir / "api-token"
     assert stat.S_IMODE(token_file.stat().st_mode) == 0o600
-    assert (data_dir / "api-url").read_text().strip() == url
+    assert (data_dir / "api-url").read_text().split()[0] == url
     headers = {"Authorization": f"Bearer {token_file.read_text().strip()}"}
     async with httpx.AsyncClient(base_url=url, headers=headers, timeout=10) as api:
         assert (await api.get("/healthz")).json()["temporal"] == "connected"
@@ -100,8 +72,6 @@ async def test_backend_process_serves_a_lab_from_create_to_running_and_stops_cle
             f"/api/v1/labs/{lab_id}/review", json={"decision": "approve", "reviewer": "ci"}
         )
         assert review.status_code == 200, review.text
-        # The store's status (written by FinalizeLab) can lead the workflow's own progress by a
-        # workflow task; both must arrive.
         running = await eventually(
             lab,
             lambda b: b["status"] == "running" and (b["progress"] or {}).get("phase") == "running",
@@ -112,16 +82,18 @@ async def test_backend_process_serves_a_lab_from_create_to_running_and_stops_cle
     assert (data_dir / "sandbox" / "labs" / lab_id / "resources" / "vm-1.json").exists()
     proc.send_signal(signal.SIGTERM)
     assert await asyncio.wait_for(proc.wait(), 30) == 0
+    assert not (data_dir / "api-url").exists()  # a stopped backend leaves no stale address
 
 
 async def test_unknown_task_queue_is_one_readable_line_and_exit_2(
     dev_env: WorkflowEnvironment, tmp_path: Path
 ) -> None:
-    env = backend_env(dev_env, tmp_path, "labs.provisioning.v1")
+    env = flightdeck_env(dev_env, tmp_path, "labs.provisioning.v1")
     code, _out, err = await run_cli("worker", "--task-queue", "nope", env=env)
     assert code == 2
     assert err.strip().splitlines() == [
-        "flightdeck: error: no workflows are registered on task queue nope (known: labs.provisioning.v1)"
+        "flightdeck: error: no workflows are registered on task queue nope"
+        " (known: labs.provisioning.v1)"
     ]
 
 
