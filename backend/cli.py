@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import os
 import signal
 import sys
@@ -27,6 +26,7 @@ from backend.config import (
     ConfigError,
     Settings,
     TemporalSettings,
+    default_data_dir,
     load_settings,
     load_temporal_settings,
 )
@@ -159,9 +159,31 @@ def main(argv: Sequence[str] | None = None) -> None:
     except KeyboardInterrupt:
         code = 130
     except Exception as err:  # one line for people, the traceback for the log
-        logging.getLogger("flightdeck").exception("flightdeck %s failed", args.command or "")
-        _fail(f"{type(err).__name__}: {err}".splitlines()[0], EXIT_FAILED)
+        where = _log_crash(args)
+        message = f"{type(err).__name__}: {err}".splitlines()[0]
+        _fail(f"{message} (details in {where})" if where else message, EXIT_FAILED)
     _exit(code)
+
+
+def _log_crash(args: argparse.Namespace) -> Path | None:
+    """Write the current exception's traceback to the data dir's log (never to the terminal)."""
+    import tempfile
+    import traceback
+
+    data_dir = getattr(args, "data_dir", None) or os.environ.get("FLIGHTDECK_DATA_DIR")
+    root = Path(data_dir) if data_dir else default_data_dir()
+    candidates = [root / "logs", Path(tempfile.gettempdir())]
+    for folder in candidates:
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            path = folder / "flightdeck-crash.log"
+            with path.open("a") as handle:
+                handle.write(f"--- flightdeck {args.command or ''} failed\n")
+                handle.write(traceback.format_exc())
+            return path
+        except OSError:
+            continue
+    return None
 
 
 def _fail(message: str, code: int) -> None:
@@ -217,13 +239,13 @@ def _read_token_file(path: Path) -> str:
 
 
 def _run_tui(args: argparse.Namespace, settings: Settings, temporal: TemporalSettings) -> int:
-    from tui.app import run_tui
-
     url = args.api or _local_api_url(settings)
     if args.token_file:
         token = _read_token_file(args.token_file)
     else:
         token = args.token or settings.api_token or _local_token(settings)
+    from tui.app import run_tui
+
     run_tui(url, token)
     return 0
 

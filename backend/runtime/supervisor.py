@@ -142,9 +142,9 @@ def embedded_child_env(env: dict[str, str], info: TemporalServerInfo) -> dict[st
 
 def run_all(settings: Settings, temporal: TemporalSettings) -> int:
     """Start (or reuse) Temporal, start the backend, run the TUI; stop what we started."""
+    settings.paths.ensure()
     from tui.app import run_tui
 
-    settings.paths.ensure()
     env = dict(os.environ)
     server: EmbeddedTemporalServer | None = None
     info: TemporalServerInfo | None = None

@@ -65,8 +65,11 @@ async def connect(target: TemporalTarget, *, wait_seconds: float = 30.0) -> Clie
             )
         except (RuntimeError, RPCError) as err:
             if time.monotonic() + delay > deadline:
+                reason = " ".join(str(err).split())[:200]
                 raise ConfigError(
-                    f"cannot reach Temporal at {target.address} (namespace {target.namespace}): {err}"
+                    f"cannot reach Temporal at {target.address} (namespace {target.namespace}):"
+                    f" {reason}. Check TEMPORAL_ADDRESS (or the temporal.toml profile), or unset"
+                    " it to use the embedded dev server"
                 ) from None
             await asyncio.sleep(delay)
             delay = min(delay * 2, 2.0)
