@@ -6,14 +6,14 @@ from pathlib import Path
 
 import pytest
 
-from backend.domain.labs import LabSeverity
-from backend.providers.faults import FaultPlan
-from backend.providers.labs.protocol import InvalidBlueprint, ResourceSpec
-from backend.providers.labs.sandbox import (
+from backend.domains.labs.model import LabSeverity
+from backend.domains.labs.providers import InvalidBlueprint, ResourceSpec
+from backend.domains.labs.sandbox import (
     SandboxBlueprintService,
     SandboxLabEnvironments,
     SandboxLabStore,
 )
+from backend.providers.faults import FaultPlan
 
 
 @pytest.fixture
