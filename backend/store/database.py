@@ -32,7 +32,7 @@ class Database:
         connection = await aiosqlite.connect(path, isolation_level=None, timeout=10.0)
         connection.row_factory = aiosqlite.Row
         await connection.execute("PRAGMA busy_timeout=10000")
-        await connection.execute("PRAGMA journal_mode=WAL")
+        await _switch_to_wal(connection)
         await connection.execute("PRAGMA foreign_keys=ON")
         await connection.execute("PRAGMA synchronous=NORMAL")
         database = cls(connection, path)
@@ -95,6 +95,19 @@ class Database:
     async def _rollback(self) -> None:
         if self.connection.in_transaction:
             await self.connection.execute("ROLLBACK")
+
+
+async def _switch_to_wal(connection: aiosqlite.Connection, attempts: int = 50) -> None:
+    """WAL mode; another process switching the same fresh file at the same moment can make
+    SQLite answer "locked" at once (no busy wait), so a few short retries."""
+    for attempt in range(attempts):
+        try:
+            await connection.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as err:
+            if "locked" not in str(err) or attempt == attempts - 1:
+                raise
+            await asyncio.sleep(0.05)
 
 
 def split_statements(script: str) -> list[str]:
