@@ -380,8 +380,6 @@ def _refusal(
 ) -> _Outcome | None:
     """Why the workflow would not take the action now (checked before sending), or None."""
     name, phase = record.name, progress.phase
-    if progress.done:
-        return _refused(f"{spec.kind} {name} has already ended ({phase})")
     round_id = value_with_role(body, "round")
     if action.answers and round_id:
         answered = next(
@@ -400,13 +398,15 @@ def _refusal(
                 {"request_id": round_id},
             )
     if action.name not in progress.accepts:
+        if spec.is_final(phase):
+            return _refused(f"{spec.kind} {name} has already ended ({phase})")
         if progress.closing:
             return _refused(f"{spec.kind} {name}: {progress.closing}")
         if action.answers:
             return _refused(
                 f"{spec.kind} {name} is not waiting for {action.answers} (phase: {phase})"
             )
-        return _refused(f"{spec.kind} {name} does not take {action.name} now (phase: {phase})")
+        return _refused(f"{spec.kind} {name} is {phase}: {action.name} is not possible now")
     awaiting = progress.awaiting
     if action.answers and round_id and awaiting is not None and round_id != awaiting.request_id:
         return _refused(f"{spec.kind} {name} awaits {awaiting.request_id}, not {round_id}")
