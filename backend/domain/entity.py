@@ -99,6 +99,9 @@ class ActionSpec:
     """For starting actions: the entity statuses it may start from."""
     when_missing: str | None = None
     """The entity status to record when its workflow no longer exists (e.g. `cancelled`)."""
+    when_missing_from: frozenset[str] = frozenset()
+    """The statuses in which a missing workflow means `when_missing` (empty: any not final);
+    from others (a tenant already ACTIVE) the action is refused instead."""
     send_unconfirmed: bool = False
     """Send the signal even when no worker can confirm the workflow takes it now (cancel)."""
     accepted_message: str = "{kind} {name}: {action} accepted"

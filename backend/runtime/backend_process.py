@@ -147,12 +147,13 @@ async def _serve(
     server: uvicorn.Server | None = None
     url_file = settings.paths.root / "api-url"
     queues = ""
+    registrars = build_registrars(settings, sink) if workers else []
     try:
         if workers:
             try:
                 temporal_workers = register_all(
                     client,
-                    build_registrars(settings, sink),
+                    registrars,
                     only=set(task_queues) or None,
                     options=worker_options(temporal),
                     shared_activities=shared_activities(sink),  # type: ignore[arg-type]
@@ -209,6 +210,10 @@ async def _serve(
             forget_api_url(url_file)
         await asyncio.gather(*(w.shutdown() for w in temporal_workers), return_exceptions=True)
         await asyncio.gather(*running, return_exceptions=True)
+        for registrar in registrars:
+            for hook in registrar.on_shutdown:
+                with contextlib.suppress(Exception):
+                    await hook()
         sys.stdout.flush()
 
 

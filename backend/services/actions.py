@@ -283,7 +283,8 @@ class ActionService:
         request: NewActionRequest,
     ) -> _Outcome:
         """The entity's workflow no longer exists (never started, or its history is gone)."""
-        if action.when_missing is None:
+        from_here = not action.when_missing_from or record.status in action.when_missing_from
+        if action.when_missing is None or not from_here:
             return _refused(f"{spec.kind} {record.name} has no running workflow")
         # Nothing runs: record the status the action leads to.
         await self._entities.set_status(

@@ -7,7 +7,7 @@ processes (`flightdeck worker --task-queue Q`).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -28,6 +28,8 @@ class Registrar:
     task_queue: str
     workflows: Sequence[type] = ()
     activities: Sequence[Callable[..., Any]] = ()
+    on_shutdown: Sequence[Callable[[], Awaitable[None]]] = ()
+    """Called once the workers stopped (e.g. close the adapters' HTTP clients)."""
 
 
 @dataclass(frozen=True)

@@ -95,6 +95,9 @@ SPEC = EntitySpec(
             destructive=True,
             confirm="Cancel provisioning of tenant {name}? What was made so far is rolled back.",
             when_missing=TenantStatus.PROVISION_FAILED,
+            when_missing_from=frozenset(
+                {TenantStatus.PENDING, TenantStatus.PROVISIONING, TenantStatus.ROLLING_BACK}
+            ),
             send_unconfirmed=True,
             accepted_message="tenant {name} is being cancelled; what was made is rolled back",
             description="Cancel provisioning (CancelProvisioning signal): completed steps are "

@@ -40,7 +40,7 @@ USER_AGENT = "flightdeck-worker"
 class RateLimited(ProviderError):
     """Auth0 answered 429: retryable, no sooner than `retry_after` seconds when it said so."""
 
-    def __init__(self, message: str, retry_after: float | None) -> None:
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
         super().__init__(message)
         self.retry_after = retry_after
 
