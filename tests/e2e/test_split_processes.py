@@ -14,7 +14,7 @@ from tests.e2e.processes import WORKER_READY, flightdeck_env, running
 from tests.stack import eventually
 
 
-async def test_api_and_worker_with_separate_data_dirs_bring_a_lab_to_its_end(
+async def test_api_and_worker_with_separate_data_dirs_bring_a_lab_and_a_tenant_to_their_ends(
     dev_env: WorkflowEnvironment, tmp_path: Path
 ) -> None:
     queue = f"split-{uuid.uuid4().hex[:8]}"
@@ -63,6 +63,34 @@ async def test_api_and_worker_with_separate_data_dirs_bring_a_lab_to_its_end(
                 ended = await eventually(lab, lambda b: b["status"] == "cancelled", timeout=60)
                 assert ended["percent"] == 100
                 assert "cancelled by ci: done" in ended["status_reason"]
+
+                created = await api.post(
+                    "/api/v1/tenants",
+                    json={"name": "split", "admin_email": "ops@split.test", "requested_by": "ci"},
+                )
+                assert created.status_code == 201, created.text
+                tenant_id = created.json()["id"]
+
+                async def tenant() -> dict[str, Any]:
+                    body: dict[str, Any] = (await api.get(f"/api/v1/tenants/{tenant_id}")).json()
+                    return body
+
+                active = await eventually(
+                    tenant,
+                    lambda b: b["status"] == "ACTIVE" and (b["progress"] or {}).get("done"),
+                    timeout=60,
+                )
+                assert active["domain"] and active["percent"] == 100
+                removal = await api.post(
+                    f"/api/v1/tenants/{tenant_id}/deprovision", json={"actor": "ci"}
+                )
+                assert removal.json()["outcome"] == "accepted", removal.text
+                gone = await eventually(
+                    tenant, lambda b: b["status"] == "DEPROVISIONED", timeout=60
+                )
+                assert gone["percent"] == 100
     assert not (worker_dir / "flightdeck.db").exists()  # the worker never opened a store
     assert (worker_dir / "sandbox" / "labs" / lab_id / "events.log").exists()
+    assert (worker_dir / "sandbox" / "tenants").exists()
     assert not (api_dir / "sandbox" / "labs").exists()
+    assert not (api_dir / "sandbox" / "tenants").exists()
