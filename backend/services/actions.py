@@ -108,10 +108,17 @@ class ActionService:
                     f" {reserved.actor}); use a new key"
                 )
             return await self._answer_of(reserved)
+        sent: list[_Outcome] = []
         try:
-            outcome = await self._perform(entities, action, record, body, request)
+            outcome = await self._perform(entities, action, record, body, request, sent)
         except BaseException:
-            await asyncio.shield(self._requests.release(request.key))
+            if not sent:
+                # Nothing reached Temporal: a retry with the same key may try afresh.
+                await asyncio.shield(self._requests.release(request.key))
+                raise
+            # The signal (or start) went out: the key keeps that answer, whatever broke after.
+            await asyncio.shield(self._record(spec, action, record, body, request, sent[0]))
+            self._answered.ring(request.key)
             raise
         answer = await self._record(spec, action, record, body, request, outcome)
         self._answered.ring(request.key)
@@ -188,7 +195,10 @@ class ActionService:
         record: EntityRecord,
         body: BaseModel,
         request: NewActionRequest,
+        sent: list[_Outcome],
     ) -> _Outcome:
+        """Check, send and confirm; `sent` gets the outcome to record as soon as anything
+        reached Temporal (so an interruption after that never frees the key)."""
         spec = entities.spec
         if action.start is not None:
             return await self._start(entities, action, record, body, request)
@@ -240,14 +250,15 @@ class ActionService:
                 "request_id": request_id,
             },
         )
-        sent = _Outcome(
+        unconfirmed = _Outcome(
             AuditOutcome.SENT,
             f"{accepted} (signal sent; the workflow has not confirmed it yet)",
             {"request_id": request_id} if request_id else {},
             if_accepted=accepted,
         )
+        sent.append(unconfirmed)
         verdict = await self._verdict(request.key, record.workflow_id)
-        return sent if verdict is None else _from_verdict(spec, record, sent, verdict)
+        return unconfirmed if verdict is None else _from_verdict(spec, record, unconfirmed, verdict)
 
     async def _verdict(self, key: str, workflow_id: str) -> dict[str, Any] | None:
         """The workflow's verdict on the signal carrying `key`: pushed by its status report, or
