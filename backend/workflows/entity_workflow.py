@@ -6,9 +6,10 @@ Deterministic workflow code only; the activities do the work.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import asyncio
+from collections.abc import Coroutine, Sequence
 from datetime import timedelta
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
@@ -18,6 +19,8 @@ with workflow.unsafe.imports_passed_through():
     from backend.domain.progress import PROGRESS_QUERY, Progress
     from backend.workflows.progress_tracker import ProgressTracker, StepPlan
     from backend.workflows.status_reporter import StatusReporter
+
+T = TypeVar("T")
 
 HEARTBEAT_TIMEOUT = timedelta(seconds=10)
 """Every step heartbeats (automatically, every second): a dead worker is noticed within this."""
@@ -104,3 +107,17 @@ def failure_message(err: BaseException) -> str:
             message = str(current)
         current = current.__cause__
     return message
+
+
+async def run_to_completion(work: Coroutine[Any, Any, T]) -> tuple[T, bool]:
+    """Run `work` to its end even if Temporal cancels the workflow meanwhile (a rollback or a
+    removal is never left half done); its result, and whether a cancel came in."""
+    task = asyncio.create_task(work)
+    cancelled = False
+    while True:
+        try:
+            return await asyncio.shield(task), cancelled
+        except asyncio.CancelledError:
+            if task.done():
+                raise
+            cancelled = True

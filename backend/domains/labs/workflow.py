@@ -48,6 +48,7 @@ with workflow.unsafe.imports_passed_through():
         EntityWorkflow,
         failure_message,
         failure_type,
+        run_to_completion,
     )
     from backend.workflows.platform_activities import ENTITY_MISSING, ENTITY_OWNED
     from backend.workflows.progress_tracker import StepPlan
@@ -170,24 +171,13 @@ class LabProvisionWorkflow(EntityWorkflow):
                     ) from err
             else:
                 raise
-        result, cancelled_while_ending = await self._end_once(params, status, reason)
+        # Teardown runs to its end even if Temporal cancels the workflow meanwhile.
+        result, cancelled_while_ending = await run_to_completion(self._end(params, status, reason))
         if cancelled_through_temporal or cancelled_while_ending:
             raise asyncio.CancelledError("lab workflow cancelled through Temporal")
         if status == LabStatus.FAILED:
             raise ApplicationError(f"lab {params.lab_id} failed: {reason}", non_retryable=True)
         return result
-
-    async def _end_once(
-        self, params: LabProvisionParams, status: LabStatus, reason: str
-    ) -> tuple[LabResult, bool]:
-        """Run `_end` to completion even if Temporal cancels the workflow meanwhile."""
-        ending = asyncio.create_task(self._end(params, status, reason))
-        cancelled = False
-        while True:
-            try:
-                return await asyncio.shield(ending), cancelled
-            except asyncio.CancelledError:
-                cancelled = True
 
     async def _provision_and_serve(self, params: LabProvisionParams) -> tuple[LabStatus, str]:
         tracker = self.tracker

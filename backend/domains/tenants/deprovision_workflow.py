@@ -33,12 +33,12 @@ with workflow.unsafe.imports_passed_through():
         tenant_ref,
     )
     from backend.domains.tenants.providers.protocol import Backup, TenantRef
-    from backend.domains.tenants.tenant_workflow import (
-        STATUS_RETRY,
-        TenantWorkflow,
+    from backend.domains.tenants.tenant_workflow import STATUS_RETRY, TenantWorkflow
+    from backend.workflows.entity_workflow import (
+        failure_message,
+        failure_type,
         run_to_completion,
     )
-    from backend.workflows.entity_workflow import failure_message, failure_type
     from backend.workflows.progress_tracker import StepPlan
 
 REMOVALS = (

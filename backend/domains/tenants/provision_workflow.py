@@ -52,13 +52,13 @@ with workflow.unsafe.imports_passed_through():
         InfrastructureStack,
         TenantRef,
     )
-    from backend.domains.tenants.tenant_workflow import (
-        STATUS_RETRY,
-        TenantWorkflow,
+    from backend.domains.tenants.tenant_workflow import STATUS_RETRY, TenantWorkflow
+    from backend.workflows.activity_steps import INJECTED_INVALID
+    from backend.workflows.entity_workflow import (
+        failure_message,
+        failure_type,
         run_to_completion,
     )
-    from backend.workflows.activity_steps import INJECTED_INVALID
-    from backend.workflows.entity_workflow import failure_message, failure_type
     from backend.workflows.platform_activities import ENTITY_MISSING, ENTITY_OWNED
     from backend.workflows.progress_tracker import StepPlan
 

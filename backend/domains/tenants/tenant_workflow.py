@@ -7,11 +7,10 @@ it resolved once fixed by hand, round after round. Deterministic workflow code o
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, TypeVar
+from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
@@ -31,8 +30,6 @@ with workflow.unsafe.imports_passed_through():
     from backend.domains.tenants.payloads import RemovalResult
     from backend.domains.tenants.providers.protocol import TenantRef
     from backend.workflows.entity_workflow import EntityWorkflow, failure_message
-
-T = TypeVar("T")
 
 MUST_FINISH_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1),
@@ -204,17 +201,3 @@ class TenantWorkflow(EntityWorkflow):
 
 def _describe_removal(result: RemovalResult) -> str:
     return f"{result.removed} removed" if result.removed else "nothing left to remove"
-
-
-async def run_to_completion(work: Coroutine[Any, Any, T]) -> tuple[T, bool]:
-    """Run `work` to its end even if Temporal cancels the workflow meanwhile (a rollback or a
-    removal is never left half done); its result, and whether a cancel came in."""
-    task = asyncio.create_task(work)
-    cancelled = False
-    while True:
-        try:
-            return await asyncio.shield(task), cancelled
-        except asyncio.CancelledError:
-            if task.done():
-                raise
-            cancelled = True

@@ -8,9 +8,7 @@ organization of the same name that belongs to someone else is refused instead of
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
-import re
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -20,6 +18,12 @@ from urllib.parse import quote
 
 import httpx
 
+from backend.domains.tenants.providers.bearer_session import (
+    BearerSession,
+    check_owner,
+    error_detail,
+    slug,
+)
 from backend.domains.tenants.providers.protocol import (
     IdentityProvider,
     IdpOrganization,
@@ -33,8 +37,6 @@ TENANT_METADATA = "tenant_id"
 """The organization metadata key that records which tenant an organization belongs to."""
 NAME_LIMIT = 50
 """Auth0's longest organization name."""
-TIMEOUT = httpx.Timeout(10.0, connect=5.0)
-USER_AGENT = "flightdeck-worker"
 
 
 class RateLimited(ProviderError):
@@ -47,11 +49,11 @@ class RateLimited(ProviderError):
 
 def organization_name(tenant: TenantRef) -> str:
     """The tenant's organization name: `tenant-<name>`, at most 50 characters (a hash if cut)."""
-    slug = _slug(tenant.name) or _slug(tenant.tenant_id)
-    name = f"tenant-{slug}"
+    text = slug(tenant.name) or slug(tenant.tenant_id)
+    name = f"tenant-{text}"
     if len(name) <= NAME_LIMIT:
         return name
-    digest = hashlib.sha256(slug.encode()).hexdigest()[:8]
+    digest = hashlib.sha256(text.encode()).hexdigest()[:8]
     return f"{name[: NAME_LIMIT - len(digest) - 1].rstrip('-')}-{digest}"
 
 
@@ -75,17 +77,16 @@ class Auth0IdentityProvider(IdentityProvider):
             "client_secret": client_secret,
             "audience": f"{self.base_url}/api/v2/",
         }
-        self._http = httpx.AsyncClient(
+        self._session = BearerSession(
+            "Auth0",
+            where=f"Auth0 {domain}",
+            token_kind="Management API token",
+            fetch_token=self._fetch_token,
+            detail=_detail,
             base_url=self.base_url,
-            timeout=TIMEOUT,
             transport=transport,
-            trust_env=False,
-            headers={"User-Agent": USER_AGENT},
+            clock=clock,
         )
-        self._clock = clock
-        self._token: str | None = None
-        self._token_expires_at = 0.0
-        self._token_lock = asyncio.Lock()
 
     async def create_organization(self, tenant: TenantRef) -> IdpOrganization:
         """The tenant's organization, created unless it exists (then it must be this tenant's)."""
@@ -98,14 +99,14 @@ class Auth0IdentityProvider(IdentityProvider):
                 "display_name": tenant.name,
                 "metadata": {TENANT_METADATA: tenant.tenant_id},
             }
-            response = await self._api("POST", "/api/v2/organizations", action, json=body)
+            response = await self._session.call("POST", "/api/v2/organizations", action, json=body)
             if response.status_code == httpx.codes.CONFLICT:
                 # Created by a concurrent attempt between our lookup and our POST.
                 existing = await self._find(name, action)
                 if existing is None:
                     raise ProviderError(f"Auth0 reported organization {name} exists but not found")
             elif response.is_success:
-                return _organization(_json_object(response, action), action)
+                return _organization(self._session.json_object(response, action), action)
             else:
                 raise _failure(response, action)
         _check_owner(existing, tenant, name)
@@ -121,7 +122,7 @@ class Auth0IdentityProvider(IdentityProvider):
         _check_owner(existing, tenant, name)
         org = _organization(existing, action)
         path = f"/api/v2/organizations/{quote(org.id, safe='')}"
-        response = await self._api("DELETE", path, action)
+        response = await self._session.call("DELETE", path, action)
         if response.status_code == httpx.codes.NOT_FOUND:
             return False
         if not response.is_success:
@@ -130,60 +131,22 @@ class Auth0IdentityProvider(IdentityProvider):
 
     async def aclose(self) -> None:
         """Close the connection pool."""
-        await self._http.aclose()
+        await self._session.aclose()
 
     async def _find(self, name: str, action: str) -> dict[str, Any] | None:
         path = f"/api/v2/organizations/name/{quote(name, safe='')}"
-        response = await self._api("GET", path, action)
+        response = await self._session.call("GET", path, action)
         if response.status_code == httpx.codes.NOT_FOUND:
             return None
         if not response.is_success:
             raise _failure(response, action)
-        return _json_object(response, action)
-
-    async def _api(
-        self, method: str, path: str, action: str, *, json: object = None
-    ) -> httpx.Response:
-        """One Management API call; a 401 refreshes the token and tries once more."""
-        token = await self._bearer()
-        response = await self._send(method, path, token, action, json)
-        if response.status_code != httpx.codes.UNAUTHORIZED:
-            return response
-        token = await self._bearer(stale=token)
-        response = await self._send(method, path, token, action, json)
-        if response.status_code == httpx.codes.UNAUTHORIZED:
-            raise PermanentProviderError(
-                f"Auth0 rejected a fresh Management API token to {action} (401){_detail(response)}"
-            )
-        return response
-
-    async def _send(
-        self, method: str, path: str, token: str, action: str, json: object
-    ) -> httpx.Response:
-        try:
-            return await self._http.request(
-                method, path, json=json, headers={"Authorization": f"Bearer {token}"}
-            )
-        except httpx.HTTPError as err:
-            raise ProviderError(f"Auth0 {self.domain} unreachable ({action}): {_why(err)}") from err
-
-    async def _bearer(self, *, stale: str | None = None) -> str:
-        """A cached Management API token; a new one near expiry or when it is the `stale` one."""
-        async with self._token_lock:
-            fresh = self._clock() < self._token_expires_at
-            if self._token is not None and fresh and self._token != stale:
-                return self._token
-            token, lifetime = await self._fetch_token()
-            self._token = token
-            self._token_expires_at = self._clock() + lifetime - min(30.0, lifetime / 5)
-            return token
+        return self._session.json_object(response, action)
 
     async def _fetch_token(self) -> tuple[str, float]:
         action = "get a Management API token"
-        try:
-            response = await self._http.post("/oauth/token", json=self._credentials)
-        except httpx.HTTPError as err:
-            raise ProviderError(f"Auth0 {self.domain} unreachable ({action}): {_why(err)}") from err
+        response = await self._session.request(
+            "POST", "/oauth/token", action, json=self._credentials
+        )
         status = response.status_code
         if status in (httpx.codes.UNAUTHORIZED, httpx.codes.FORBIDDEN):
             raise PermanentProviderError(
@@ -192,12 +155,7 @@ class Auth0IdentityProvider(IdentityProvider):
             )
         if not response.is_success:
             raise _failure(response, action)
-        body = _json_object(response, action)
-        token = body.get("access_token")
-        lifetime = body.get("expires_in", 86400)
-        if not isinstance(token, str) or not isinstance(lifetime, int | float):
-            raise ProviderError(f"Auth0 sent a token response without access_token ({action})")
-        return token, float(lifetime)
+        return self._session.read_token(response, action, default_lifetime=86400)
 
 
 def _organization(body: dict[str, Any], action: str) -> IdpOrganization:
@@ -208,14 +166,14 @@ def _organization(body: dict[str, Any], action: str) -> IdpOrganization:
 
 
 def _check_owner(org: dict[str, Any], tenant: TenantRef, name: str) -> None:
-    metadata = org.get("metadata")
-    owner = metadata.get(TENANT_METADATA) if isinstance(metadata, dict) else None
-    if owner != tenant.tenant_id:
-        whose = f"tenant {owner}" if owner else "no Flightdeck tenant"
-        raise PermanentProviderError(
-            f"Auth0 organization {name} exists but belongs to {whose}, not {tenant.tenant_id};"
-            " rename or remove that organization"
-        )
+    check_owner(
+        org,
+        field="metadata",
+        key=TENANT_METADATA,
+        tenant_id=tenant.tenant_id,
+        what=f"Auth0 organization {name}",
+        kind="organization",
+    )
 
 
 def _failure(response: httpx.Response, action: str) -> Exception:
@@ -252,35 +210,4 @@ def _retry_after(value: str | None) -> float | None:
 
 def _detail(response: httpx.Response) -> str:
     """Auth0's own words for an error, on one line, as ` (...)`; empty when it gave none."""
-    text = ""
-    try:
-        body = response.json()
-    except ValueError:
-        text = response.text
-    else:
-        if isinstance(body, dict):
-            for key in ("message", "error_description", "error"):
-                value = body.get(key)
-                if isinstance(value, str) and value:
-                    text = value
-                    break
-    text = " ".join(text.split())[:200]
-    return f" ({text})" if text else ""
-
-
-def _json_object(response: httpx.Response, action: str) -> dict[str, Any]:
-    try:
-        body = response.json()
-    except ValueError:
-        body = None
-    if not isinstance(body, dict):
-        raise ProviderError(f"Auth0 answered {action} with something other than a JSON object")
-    return body
-
-
-def _slug(text: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
-
-
-def _why(err: httpx.HTTPError) -> str:
-    return str(err) or type(err).__name__
+    return error_detail(response, ("message", "error_description", "error"))

@@ -8,8 +8,6 @@ refused instead of adopted or deleted.
 
 from __future__ import annotations
 
-import asyncio
-import re
 import time
 from collections.abc import Callable
 from typing import Any
@@ -17,6 +15,12 @@ from urllib.parse import quote
 
 import httpx
 
+from backend.domains.tenants.providers.bearer_session import (
+    BearerSession,
+    check_owner,
+    error_detail,
+    slug,
+)
 from backend.domains.tenants.providers.protocol import (
     IdentityProvider,
     IdpOrganization,
@@ -28,14 +32,11 @@ from backend.domains.tenants.providers.protocol import (
 PROVIDER = "keycloak"
 TENANT_ATTRIBUTE = "flightdeck.tenantId"
 """The realm attribute that records which tenant a realm belongs to."""
-TIMEOUT = httpx.Timeout(10.0, connect=5.0)
-USER_AGENT = "flightdeck-worker"
 
 
 def realm_name(tenant: TenantRef) -> str:
     """The tenant's realm, `tenant-<name>` in lower-case letters, digits and dashes."""
-    slug = _slug(tenant.name) or _slug(tenant.tenant_id)
-    return f"tenant-{slug}"
+    return f"tenant-{slug(tenant.name) or slug(tenant.tenant_id)}"
 
 
 class KeycloakIdentityProvider(IdentityProvider):
@@ -52,6 +53,7 @@ class KeycloakIdentityProvider(IdentityProvider):
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.url = url.rstrip("/")
+        self._realms = f"{self.url}/admin/realms"
         self._token_url = (
             f"{self.url}/realms/{quote(admin_realm, safe='')}/protocol/openid-connect/token"
         )
@@ -61,16 +63,15 @@ class KeycloakIdentityProvider(IdentityProvider):
             "client_id": client_id,
             "client_secret": client_secret,
         }
-        self._http = httpx.AsyncClient(
-            timeout=TIMEOUT,
+        self._session = BearerSession(
+            "Keycloak",
+            where=f"Keycloak at {self.url}",
+            token_kind="admin token",
+            fetch_token=self._fetch_token,
+            detail=_detail,
             transport=transport,
-            trust_env=False,
-            headers={"User-Agent": USER_AGENT},
+            clock=clock,
         )
-        self._clock = clock
-        self._token: str | None = None
-        self._token_expires_at = 0.0
-        self._token_lock = asyncio.Lock()
 
     async def create_organization(self, tenant: TenantRef) -> IdpOrganization:
         """The tenant's realm, created unless it exists (then it must be this tenant's)."""
@@ -82,7 +83,7 @@ class KeycloakIdentityProvider(IdentityProvider):
             "displayName": tenant.name,
             "attributes": {TENANT_ATTRIBUTE: tenant.tenant_id},
         }
-        response = await self._admin("POST", "/admin/realms", action, json=body)
+        response = await self._session.call("POST", self._realms, action, json=body)
         if response.status_code == httpx.codes.CONFLICT:
             existing = await self._realm(realm, action)
             if existing is None:
@@ -100,7 +101,7 @@ class KeycloakIdentityProvider(IdentityProvider):
         if existing is None:
             return False
         _check_owner(existing, tenant, realm)
-        response = await self._admin("DELETE", f"/admin/realms/{quote(realm)}", action)
+        response = await self._session.call("DELETE", f"{self._realms}/{quote(realm)}", action)
         if response.status_code == httpx.codes.NOT_FOUND:
             return False
         if not response.is_success:
@@ -109,66 +110,21 @@ class KeycloakIdentityProvider(IdentityProvider):
 
     async def aclose(self) -> None:
         """Close the connection pool."""
-        await self._http.aclose()
+        await self._session.aclose()
 
     async def _realm(self, realm: str, action: str) -> dict[str, Any] | None:
-        response = await self._admin("GET", f"/admin/realms/{quote(realm)}", action)
+        response = await self._session.call("GET", f"{self._realms}/{quote(realm)}", action)
         if response.status_code == httpx.codes.NOT_FOUND:
             return None
         if not response.is_success:
             raise _failure(response, action)
-        return _json_object(response, action)
-
-    async def _admin(
-        self, method: str, path: str, action: str, *, json: object = None
-    ) -> httpx.Response:
-        """One admin API call; a 401 refreshes the token and tries once more."""
-        token = await self._bearer()
-        response = await self._send(method, path, token, action, json)
-        if response.status_code != httpx.codes.UNAUTHORIZED:
-            return response
-        token = await self._bearer(stale=token)
-        response = await self._send(method, path, token, action, json)
-        if response.status_code == httpx.codes.UNAUTHORIZED:
-            raise PermanentProviderError(
-                f"Keycloak rejected a fresh admin token to {action} (401){_detail(response)}"
-            )
-        return response
-
-    async def _send(
-        self, method: str, path: str, token: str, action: str, json: object
-    ) -> httpx.Response:
-        try:
-            return await self._http.request(
-                method,
-                self.url + path,
-                json=json,
-                headers={"Authorization": f"Bearer {token}"},
-            )
-        except httpx.HTTPError as err:
-            raise ProviderError(
-                f"Keycloak at {self.url} unreachable ({action}): {_why(err)}"
-            ) from err
-
-    async def _bearer(self, *, stale: str | None = None) -> str:
-        """A cached admin token; a new one when it is near expiry or is the `stale` one."""
-        async with self._token_lock:
-            fresh = self._clock() < self._token_expires_at
-            if self._token is not None and fresh and self._token != stale:
-                return self._token
-            token, lifetime = await self._fetch_token()
-            self._token = token
-            self._token_expires_at = self._clock() + lifetime - min(30.0, lifetime / 5)
-            return token
+        return self._session.json_object(response, action)
 
     async def _fetch_token(self) -> tuple[str, float]:
         action = f"get an admin token from realm {self._admin_realm}"
-        try:
-            response = await self._http.post(self._token_url, data=self._credentials)
-        except httpx.HTTPError as err:
-            raise ProviderError(
-                f"Keycloak at {self.url} unreachable ({action}): {_why(err)}"
-            ) from err
+        response = await self._session.request(
+            "POST", self._token_url, action, data=self._credentials
+        )
         status = response.status_code
         if status in (httpx.codes.BAD_REQUEST, httpx.codes.UNAUTHORIZED, httpx.codes.FORBIDDEN):
             raise PermanentProviderError(
@@ -182,23 +138,18 @@ class KeycloakIdentityProvider(IdentityProvider):
             )
         if not response.is_success:
             raise _failure(response, action)
-        body = _json_object(response, action)
-        token = body.get("access_token")
-        lifetime = body.get("expires_in", 60)
-        if not isinstance(token, str) or not isinstance(lifetime, int | float):
-            raise ProviderError(f"Keycloak sent a token response without access_token ({action})")
-        return token, float(lifetime)
+        return self._session.read_token(response, action, default_lifetime=60)
 
 
 def _check_owner(realm: dict[str, Any], tenant: TenantRef, name: str) -> None:
-    attributes = realm.get("attributes")
-    owner = attributes.get(TENANT_ATTRIBUTE) if isinstance(attributes, dict) else None
-    if owner != tenant.tenant_id:
-        whose = f"tenant {owner}" if owner else "no Flightdeck tenant"
-        raise PermanentProviderError(
-            f"Keycloak realm {name} exists but belongs to {whose}, not {tenant.tenant_id};"
-            " rename or remove that realm"
-        )
+    check_owner(
+        realm,
+        field="attributes",
+        key=TENANT_ATTRIBUTE,
+        tenant_id=tenant.tenant_id,
+        what=f"Keycloak realm {name}",
+        kind="realm",
+    )
 
 
 def _failure(response: httpx.Response, action: str) -> Exception:
@@ -215,32 +166,4 @@ def _failure(response: httpx.Response, action: str) -> Exception:
 
 def _detail(response: httpx.Response) -> str:
     """Keycloak's own words for an error, on one line, as ` (...)`; empty when it gave none."""
-    text = ""
-    try:
-        body = response.json()
-    except ValueError:
-        text = response.text
-    else:
-        if isinstance(body, dict):
-            parts = (body.get(key) for key in ("errorMessage", "error", "error_description"))
-            text = ": ".join(p for p in parts if isinstance(p, str) and p)
-    text = " ".join(text.split())[:200]
-    return f" ({text})" if text else ""
-
-
-def _json_object(response: httpx.Response, action: str) -> dict[str, Any]:
-    try:
-        body = response.json()
-    except ValueError:
-        body = None
-    if not isinstance(body, dict):
-        raise ProviderError(f"Keycloak answered {action} with something other than a JSON object")
-    return body
-
-
-def _slug(text: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
-
-
-def _why(err: httpx.HTTPError) -> str:
-    return str(err) or type(err).__name__
+    return error_detail(response, ("errorMessage", "error", "error_description"), join=True)
