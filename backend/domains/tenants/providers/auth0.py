@@ -20,7 +20,7 @@ import httpx
 
 from backend.domains.tenants.providers.bearer_session import (
     BearerSession,
-    check_owner,
+    OwnerTag,
     error_detail,
     slug,
 )
@@ -35,6 +35,8 @@ from backend.domains.tenants.providers.protocol import (
 PROVIDER = "auth0"
 TENANT_METADATA = "tenant_id"
 """The organization metadata key that records which tenant an organization belongs to."""
+OWNER = OwnerTag("Auth0", "organization", "metadata", TENANT_METADATA)
+"""Refuses an organization of the same name that another tenant (or no tenant) owns."""
 NAME_LIMIT = 50
 """Auth0's longest organization name."""
 
@@ -109,7 +111,7 @@ class Auth0IdentityProvider(IdentityProvider):
                 return _organization(self._session.json_object(response, action), action)
             else:
                 raise _failure(response, action)
-        _check_owner(existing, tenant, name)
+        OWNER.check(existing, tenant.tenant_id, name)
         return _organization(existing, action)
 
     async def delete_organization(self, tenant: TenantRef) -> bool:
@@ -119,7 +121,7 @@ class Auth0IdentityProvider(IdentityProvider):
         existing = await self._find(name, action)
         if existing is None:
             return False
-        _check_owner(existing, tenant, name)
+        OWNER.check(existing, tenant.tenant_id, name)
         org = _organization(existing, action)
         path = f"/api/v2/organizations/{quote(org.id, safe='')}"
         response = await self._session.call("DELETE", path, action)
@@ -163,17 +165,6 @@ def _organization(body: dict[str, Any], action: str) -> IdpOrganization:
     if not isinstance(org_id, str) or not isinstance(name, str):
         raise ProviderError(f"Auth0 answered {action} with an organization without id or name")
     return IdpOrganization(id=org_id, name=name, provider=PROVIDER)
-
-
-def _check_owner(org: dict[str, Any], tenant: TenantRef, name: str) -> None:
-    check_owner(
-        org,
-        field="metadata",
-        key=TENANT_METADATA,
-        tenant_id=tenant.tenant_id,
-        what=f"Auth0 organization {name}",
-        kind="organization",
-    )
 
 
 def _failure(response: httpx.Response, action: str) -> Exception:

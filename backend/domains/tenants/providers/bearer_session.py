@@ -12,6 +12,7 @@ import asyncio
 import re
 import time
 from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -139,17 +140,27 @@ class BearerSession:
             return token
 
 
-def check_owner(
-    record: Mapping[str, Any], *, field: str, key: str, tenant_id: str, what: str, kind: str
-) -> None:
-    """Refuse, for good, a `what` (say `Keycloak realm x`) whose `field[key]` is not `tenant_id`."""
-    holder = record.get(field)
-    owner = holder.get(key) if isinstance(holder, dict) else None
-    if owner != tenant_id:
-        whose = f"tenant {owner}" if owner else "no Flightdeck tenant"
-        raise PermanentProviderError(
-            f"{what} exists but belongs to {whose}, not {tenant_id}; rename or remove that {kind}"
-        )
+@dataclass(frozen=True)
+class OwnerTag:
+    """Where a service's record names its tenant, so that another tenant's record is refused."""
+
+    service: str
+    kind: str
+    """What the record is, e.g. `realm`."""
+    field: str
+    key: str
+    """The record's `field` is a mapping whose `key` holds the tenant id."""
+
+    def check(self, record: Mapping[str, Any], tenant_id: str, name: str) -> None:
+        """PermanentProviderError unless the record `name` is tagged with `tenant_id`."""
+        holder = record.get(self.field)
+        owner = holder.get(self.key) if isinstance(holder, dict) else None
+        if owner != tenant_id:
+            whose = f"tenant {owner}" if owner else "no Flightdeck tenant"
+            raise PermanentProviderError(
+                f"{self.service} {self.kind} {name} exists but belongs to {whose},"
+                f" not {tenant_id}; rename or remove that {self.kind}"
+            )
 
 
 def error_detail(response: httpx.Response, keys: tuple[str, ...], *, join: bool = False) -> str:

@@ -17,7 +17,7 @@ import httpx
 
 from backend.domains.tenants.providers.bearer_session import (
     BearerSession,
-    check_owner,
+    OwnerTag,
     error_detail,
     slug,
 )
@@ -32,6 +32,8 @@ from backend.domains.tenants.providers.protocol import (
 PROVIDER = "keycloak"
 TENANT_ATTRIBUTE = "flightdeck.tenantId"
 """The realm attribute that records which tenant a realm belongs to."""
+OWNER = OwnerTag("Keycloak", "realm", "attributes", TENANT_ATTRIBUTE)
+"""Refuses a realm of the same name that another tenant (or no tenant) owns."""
 
 
 def realm_name(tenant: TenantRef) -> str:
@@ -88,7 +90,7 @@ class KeycloakIdentityProvider(IdentityProvider):
             existing = await self._realm(realm, action)
             if existing is None:
                 raise ProviderError(f"Keycloak reported realm {realm} exists but cannot find it")
-            _check_owner(existing, tenant, realm)
+            OWNER.check(existing, tenant.tenant_id, realm)
         elif not response.is_success:
             raise _failure(response, action)
         return IdpOrganization(id=realm, name=realm, provider=PROVIDER)
@@ -100,7 +102,7 @@ class KeycloakIdentityProvider(IdentityProvider):
         existing = await self._realm(realm, action)
         if existing is None:
             return False
-        _check_owner(existing, tenant, realm)
+        OWNER.check(existing, tenant.tenant_id, realm)
         response = await self._session.call("DELETE", f"{self._realms}/{quote(realm)}", action)
         if response.status_code == httpx.codes.NOT_FOUND:
             return False
@@ -139,17 +141,6 @@ class KeycloakIdentityProvider(IdentityProvider):
         if not response.is_success:
             raise _failure(response, action)
         return self._session.read_token(response, action, default_lifetime=60)
-
-
-def _check_owner(realm: dict[str, Any], tenant: TenantRef, name: str) -> None:
-    check_owner(
-        realm,
-        field="attributes",
-        key=TENANT_ATTRIBUTE,
-        tenant_id=tenant.tenant_id,
-        what=f"Keycloak realm {name}",
-        kind="realm",
-    )
 
 
 def _failure(response: httpx.Response, action: str) -> Exception:
