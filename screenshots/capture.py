@@ -1,8 +1,13 @@
 """Regenerate screenshots/*.svg and *.png from the running app (`make screenshots`).
 
 Starts a real embedded stack in a temporary data dir (Temporal dev server on free ports, the
-backend as a child process), creates labs in several phases through the API, then drives the TUI
-with Pilot and saves what it shows. Nothing here is drawn by hand.
+backend as a child process), creates labs and tenants in several states through the API, then
+drives the TUI with Pilot and saves what it shows. Nothing here is drawn by hand.
+
+Tenants are shot only when the tenants domain is registered (`backend.domains.DOMAINS`). To
+show a tenant waiting for a person, the backend is restarted once with demo failure injection
+(`FLIGHTDECK_FAIL`): its DNS step and the DNS rollback keep failing, so the saga stops and asks
+for a retry or a resolve.
 """
 
 from __future__ import annotations
@@ -22,16 +27,23 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from backend.config import TemporalSettings, ensure_api_token, load_settings  # noqa: E402
-from backend.runtime.supervisor import BackendChild, embedded_server  # noqa: E402
+from backend.domain.catalog import spec_for_plural  # noqa: E402
+from backend.runtime.embedded import embedded_server  # noqa: E402
+from backend.runtime.supervisor import BackendChild  # noqa: E402
 from tui.app import FlightdeckApp  # noqa: E402
+from tui.widgets.entity_table import EntityTable  # noqa: E402
+from tui.widgets.needs_table import NeedsTable  # noqa: E402
 
 OUT = ROOT / "screenshots"
 SIZE = (120, 36)
+STUCK_TENANT_FAULTS = "dns:always,remove_dns:always"
+Json = dict[str, Any]
 
 
 async def until(
-    read: Callable[[], Awaitable[Any]], ok: Callable[[Any], bool], limit: float = 90
+    read: Callable[[], Awaitable[Any]], ok: Callable[[Any], bool], limit: float = 120
 ) -> Any:
+    """Read until `ok(value)`; exit with the last value after `limit` seconds."""
     deadline = time.monotonic() + limit
     while True:
         value = await read()
@@ -42,75 +54,155 @@ async def until(
         await asyncio.sleep(0.2)
 
 
-async def seed(url: str, token: str) -> None:
-    """Labs in several phases: running, awaiting review, cancelled, provisioning."""
-    async with httpx.AsyncClient(base_url=url, headers={"Authorization": f"Bearer {token}"}) as api:
-
-        async def create(name: str, severity: str, who: str) -> str:
-            body = {"name": name, "requested_by": who, "severity": severity, "ttl_hours": 8}
-            response = await api.post("/api/v1/labs", json=body)
-            response.raise_for_status()
-            lab_id: str = response.json()["id"]
-            return lab_id
-
-        async def status(lab_id: str) -> str:
-            value: str = (await api.get(f"/api/v1/labs/{lab_id}")).json()["status"]
-            return value
-
-        running = await create("checkout-canary", "medium", "alice")
-        review = await create("search-reindex", "high", "bob")
-        cancelled = await create("legacy-billing", "low", "carol")
-        for lab_id in (running, review, cancelled):
-            await until(lambda lab_id=lab_id: status(lab_id), lambda s: s == "awaiting_review")
-        await api.post(
-            f"/api/v1/labs/{running}/review",
-            json={"decision": "approve", "reviewer": "dana", "comment": "ship it"},
-        )
-        await api.post(
-            f"/api/v1/labs/{cancelled}/cancel", json={"reason": "superseded", "actor": "carol"}
-        )
-        await until(lambda: status(cancelled), lambda s: s == "cancelled")
-        await until(lambda: status(running), lambda s: s == "running")
-        await create("payments-dr-drill", "critical", "erin")
-        await asyncio.sleep(4)  # let the newest lab get into provisioning for the picture
+def api_client(url: str, token: str) -> httpx.AsyncClient:
+    """An authenticated client of the backend."""
+    return httpx.AsyncClient(base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=30)
 
 
-async def shoot(url: str, token: str) -> list[Path]:
+async def create(api: httpx.AsyncClient, plural: str, body: Json) -> str:
+    """Create an entity; its id."""
+    response = await api.post(f"/api/v1/{plural}", json=body)
+    response.raise_for_status()
+    entity_id: str = response.json()["id"]
+    return entity_id
+
+
+async def entity(api: httpx.AsyncClient, plural: str, entity_id: str) -> Json:
+    """One entity as the API returns it."""
+    answer: Json = (await api.get(f"/api/v1/{plural}/{entity_id}")).json()
+    return answer
+
+
+async def seed_labs(api: httpx.AsyncClient) -> None:
+    """Labs: one running, one awaiting review, one cancelled."""
+
+    async def lab(name: str, severity: str, who: str) -> str:
+        body = {"name": name, "requested_by": who, "severity": severity, "ttl_hours": 8}
+        return await create(api, "labs", body)
+
+    def status_of(lab_id: str) -> Callable[[], Awaitable[str]]:
+        async def read() -> str:
+            return str((await entity(api, "labs", lab_id))["status"])
+
+        return read
+
+    running = await lab("checkout-canary", "medium", "alice")
+    await lab("search-reindex", "high", "bob")
+    cancelled = await lab("legacy-billing", "low", "carol")
+    for lab_id in (running, cancelled):
+        await until(status_of(lab_id), lambda s: s == "awaiting_review")
+    await api.post(
+        f"/api/v1/labs/{running}/review",
+        json={"decision": "approve", "reviewer": "dana", "comment": "ship it"},
+    )
+    await api.post(
+        f"/api/v1/labs/{cancelled}/cancel", json={"reason": "superseded", "actor": "carol"}
+    )
+    await until(status_of(cancelled), lambda s: s == "cancelled")
+    await until(status_of(running), lambda s: s == "running")
+
+
+async def seed_active_tenant(api: httpx.AsyncClient) -> None:
+    """A tenant that provisions all the way (no faults on this backend)."""
+    body = {"name": "acme", "plan": "enterprise", "admin_email": "it@acme.example"}
+    tenant_id = await create(api, "tenants", {**body, "region": "eu-west-1"})
+
+    async def status() -> str:
+        return str((await entity(api, "tenants", tenant_id))["status"])
+
+    await until(status, lambda s: s == "ACTIVE")
+
+
+async def seed_stuck_tenant(api: httpx.AsyncClient) -> None:
+    """A tenant whose DNS step and its rollback keep failing: it waits for a person."""
+    body = {"name": "globex", "plan": "standard", "admin_email": "ops@globex.example"}
+    tenant_id = await create(api, "tenants", body)
+
+    async def awaiting() -> Any:
+        return (await entity(api, "tenants", tenant_id)).get("awaiting")
+
+    await until(awaiting, lambda a: a is not None, limit=180)
+
+
+async def seed_late_lab(url: str, token: str) -> None:
+    """A lab created just before the labs picture, so it is still provisioning in it."""
+    async with api_client(url, token) as api:
+        body = {"name": "payments-dr-drill", "requested_by": "erin", "severity": "critical"}
+        lab_id = await create(api, "labs", {**body, "ttl_hours": 8})
+
+        async def percent() -> int:
+            return int((await entity(api, "labs", lab_id))["percent"])
+
+        await until(percent, lambda p: p >= 25)
+
+
+async def shoot(url: str, token: str, *, tenants: bool) -> list[Path]:
     """Drive the TUI and save each view."""
     saved: list[Path] = []
     app = FlightdeckApp(url, token, user="oncall", refresh_interval=0.5)
 
     def save(name: str) -> None:
-        path = OUT / f"{name}.svg"
-        app.save_screenshot(filename=path.name, path=str(OUT))
-        saved.append(path)
+        app.save_screenshot(filename=f"{name}.svg", path=str(OUT))
+        saved.append(OUT / f"{name}.svg")
 
     async with app.run_test(size=SIZE) as pilot:
-        for _ in range(40):
-            await pilot.pause(0.1)
-        await pilot.press("down", "down")  # the lab awaiting review
-        for _ in range(10):
-            await pilot.pause(0.1)
+
+        async def settle_until(condition: Callable[[], bool], limit: float = 30) -> None:
+            deadline = time.monotonic() + limit
+            while not condition():
+                if time.monotonic() > deadline:
+                    raise SystemExit(f"the TUI never showed what was expected ({app.screen})")
+                await pilot.pause(0.1)
+            await pilot.pause(0.6)  # one more refresh, so live progress is on screen
+
+        def rows(kind: type[EntityTable] | type[NeedsTable]) -> int:
+            tables = app.screen.query(kind)
+            return tables.first().row_count if tables else 0
+
+        await settle_until(lambda: rows(NeedsTable) >= (2 if tenants else 1))
+        save("needs")
+
+        await seed_late_lab(url, token)
+        app.open_view("labs")
+        await settle_until(lambda: rows(EntityTable) >= 4, limit=10)
+        table = app.screen.query_one(EntityTable)
+        review = next(e.id for e in table.entities if e.name == "search-reindex")
+        table.select_key(review)
+        await settle_until(lambda: table.entities[0].progress is not None)
         save("labs")
+
         await pilot.press("enter")
-        for _ in range(15):
-            await pilot.pause(0.1)
+        await settle_until(lambda: (app.screen.title or "").endswith("search-reindex"))
         save("lab-detail")
         await pilot.press("r")
-        await pilot.pause(0.5)
+        await pilot.pause(0.3)
+        await pilot.press("a", "tab", *"approved: load test looks good")
+        await pilot.pause(0.3)
         save("review")
         await pilot.press("escape", "escape")
         await pilot.pause(0.3)
+
         await pilot.press("n")
         await pilot.pause(0.3)
-        await pilot.press(*"orders-perf-test")
-        await pilot.pause(0.2)
+        await pilot.press(*"orders-perf-test", "tab", "h")
+        await pilot.pause(0.3)
         save("new-lab")
         await pilot.press("escape")
+        await pilot.pause(0.3)
+
+        if tenants:
+            app.open_view("tenants")
+            await settle_until(lambda: rows(EntityTable) >= 2)
+            save("tenants")
+
+        app.open_view("audit")
+        await pilot.pause(1.0)
+        save("audit")
     return saved
 
 
 def to_png(paths: list[Path]) -> None:
+    """PNG copies of the SVGs (for places that do not show SVG)."""
     try:
         import cairosvg  # type: ignore[import-untyped]
     except ImportError:
@@ -120,10 +212,25 @@ def to_png(paths: list[Path]) -> None:
         cairosvg.svg2png(url=str(svg), write_to=str(svg.with_suffix(".png")), output_width=1400)
 
 
+async def seed(url: str, token: str, *, tenants: bool) -> None:
+    """What the first backend (no faults) makes."""
+    async with api_client(url, token) as api:
+        await seed_labs(api)
+        if tenants:
+            await seed_active_tenant(api)
+
+
+async def seed_with_faults(url: str, token: str) -> None:
+    """What the second backend (tenant DNS faults) makes."""
+    async with api_client(url, token) as api:
+        await seed_stuck_tenant(api)
+
+
 def main() -> None:
+    tenants = spec_for_plural("tenants") is not None
     with tempfile.TemporaryDirectory(prefix="flightdeck-shots-") as tmp:
         os.environ["FLIGHTDECK_DATA_DIR"] = tmp
-        os.environ["FLIGHTDECK_SANDBOX_STEP_SECONDS"] = "1.2"
+        os.environ["FLIGHTDECK_SANDBOX_STEP_SECONDS"] = "1.0"
         settings = load_settings()
         settings.paths.ensure()
         temporal = TemporalSettings()
@@ -134,11 +241,22 @@ def main() -> None:
         try:
             url = backend.wait_ready(90)
             token = ensure_api_token(settings)
-            asyncio.run(seed(url, token))
-            paths = asyncio.run(shoot(url, token))
+            asyncio.run(seed(url, token, tenants=tenants))
+            backend.stop()
+            # Slower steps from here on, so the last lab is still provisioning when shot.
+            slower = {**env, "FLIGHTDECK_SANDBOX_STEP_SECONDS": "3.0"}
+            if tenants:
+                slower["FLIGHTDECK_FAIL"] = STUCK_TENANT_FAULTS
+            backend = BackendChild(settings, slower, 0)
+            url = backend.wait_ready(90)
+            if tenants:
+                asyncio.run(seed_with_faults(url, token))
+            paths = asyncio.run(shoot(url, token, tenants=tenants))
             to_png(paths)
             for path in paths:
                 print(f"wrote {path.relative_to(ROOT)} (+ .png)")
+            if not tenants:
+                print("tenants are not registered yet: no tenants.svg")
         finally:
             backend.stop()
             server.stop()

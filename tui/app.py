@@ -1,19 +1,44 @@
-"""The Flightdeck TUI: a full-screen, keyboard-only Textual app over the backend's HTTP API."""
+"""The Flightdeck TUI: a full-screen, keyboard-only Textual app over the backend's HTTP API.
+
+Every view is made from the domains' declarations (`EntitySpec`s): one list view per domain,
+plus Needs you and the audit log; `:` switches between them (each view is a Textual mode, so
+switching keeps its state and never stacks screens deep).
+"""
 
 from __future__ import annotations
 
 import getpass
 import os
+from collections.abc import Iterable
+from functools import partial
 from pathlib import Path
+from typing import ClassVar
 
 import httpx
+from textual import work
 from textual.app import App
+from textual.binding import Binding, BindingType
 from textual.reactive import reactive
-from textual.screen import Screen
+from textual.screen import ModalScreen, Screen
+from textual.widgets import Input
 
+from backend.domain.catalog import all_specs
+from backend.domain.entity import EntitySpec
 from tui.client import FlightdeckClient
-from tui.connection import BackendLost, BackendReached, ConnectionState
-from tui.screens.labs_screen import LabsScreen
+from tui.connection import (
+    BackendLost,
+    BackendReached,
+    ConnectionState,
+    TokenRefused,
+    connection_message,
+)
+from tui.errors import FlightdeckError
+from tui.screens.audit_screen import AuditScreen
+from tui.screens.command_line_screen import CommandLineScreen
+from tui.screens.entity_list_screen import EntityListScreen
+from tui.screens.needs_screen import NeedsScreen
+from tui.screens.start_screen import StartScreen
+from tui.session import AUDIT_VIEW, NEEDS_VIEW, Session
 
 
 def default_user() -> str:
@@ -28,18 +53,22 @@ def default_user() -> str:
 
 
 class FlightdeckApp(App[None]):
-    """Lists labs with live phase and percent complete; review and cancel them from the keyboard.
+    """Lists every domain's entities with live progress, what waits for a person and the audit
+    log; acts on them from the keyboard.
 
     Talks to the backend only through `FlightdeckClient`; `transport` lets tests serve the API
-    in-process (`httpx.ASGITransport(app)`) and `refresh_interval` is how often (in seconds) the
-    screens poll it.
+    in-process (`httpx.ASGITransport(app)`), `refresh_interval` is how often (in seconds) the
+    screens poll it, and `specs` which domains it shows (default: every declared one).
     """
 
     CSS_PATH = Path(__file__).with_name("app.tcss")
     TITLE = "Flightdeck"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("colon", "command_line", "Views", key_display=":", priority=True),
+    ]
 
     connection_state: reactive[ConnectionState] = reactive(ConnectionState.CONNECTING)
-    """Whether the backend answers; screens report every request's fate with messages."""
+    """Whether the backend answers and takes the token; screens report every request's fate."""
 
     def __init__(
         self,
@@ -49,24 +78,85 @@ class FlightdeckApp(App[None]):
         transport: httpx.AsyncBaseTransport | None = None,
         refresh_interval: float = 1.0,
         user: str | None = None,
+        specs: Iterable[EntitySpec] | None = None,
     ) -> None:
         super().__init__()
         self.api_url = api_url
-        self.refresh_interval = refresh_interval
-        self.user = user or default_user()
-        self.client = FlightdeckClient(api_url, token, transport=transport)
+        self.session = Session(
+            client=FlightdeckClient(api_url, token, transport=transport),
+            user=user or default_user(),
+            refresh_interval=refresh_interval,
+            specs=tuple(specs) if specs is not None else all_specs(),
+        )
+        for view in self.session.view_names:
+            self.add_mode(view, partial(self._make_view, view))
         self.sub_title = self._describe_connection()
 
+    @property
+    def first_domain_view(self) -> str:
+        """The view to open when nothing waits: the first domain's list."""
+        specs = self.session.specs
+        return specs[0].plural if specs else NEEDS_VIEW
+
+    def _make_view(self, view: str) -> Screen[None]:
+        if view == NEEDS_VIEW:
+            return NeedsScreen(self.session)
+        if view == AUDIT_VIEW:
+            return AuditScreen(self.session)
+        spec = next(s for s in self.session.specs if s.plural == view)
+        return EntityListScreen(self.session, spec)
+
     def get_default_screen(self) -> Screen[None]:
-        return LabsScreen(self.client, user=self.user, refresh_interval=self.refresh_interval)
+        return StartScreen(self.api_url)
+
+    def on_mount(self) -> None:
+        self.open_start_view()
 
     async def on_unmount(self) -> None:
-        await self.client.aclose()
+        await self.session.client.aclose()
+
+    @work(exclusive=True, group="start")
+    async def open_start_view(self) -> None:
+        """Needs you when anything waits for a person, else the first domain's list."""
+        view = self.first_domain_view
+        try:
+            needs = await self.session.client.needs(limit=1)
+        except FlightdeckError as exc:
+            self.post_message(connection_message(exc))
+        else:
+            self.post_message(BackendReached())
+            if needs.items:
+                view = NEEDS_VIEW
+        self.open_view(view)
+
+    def open_view(self, view: str) -> None:
+        """Switch to a view, closing any details open in the view being left."""
+        if self.current_mode == view:
+            return
+        while len(self.screen_stack) > 1 and not isinstance(self.screen, ModalScreen):
+            self.pop_screen()
+        self.switch_mode(view)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """`:` works on the views, not inside a dialog or while typing in a field."""
+        if action == "command_line":
+            return not isinstance(self.screen, ModalScreen) and not isinstance(self.focused, Input)
+        return True
+
+    def action_command_line(self) -> None:
+        """Open the `:` command line."""
+        self.push_screen(CommandLineScreen(self.session), self._switch_to)
+
+    def _switch_to(self, view: str | None) -> None:
+        if view is not None:
+            self.open_view(view)
 
     def on_backend_reached(self, _: BackendReached) -> None:
-        """A request got an answer: say so if we had lost the backend."""
+        """A request was answered with the token accepted: say so if we had lost the backend."""
         if self.connection_state is ConnectionState.DISCONNECTED:
             self.notify(f"Reconnected to {self.api_url}", markup=False)
+        elif self.connection_state is ConnectionState.TOKEN_REFUSED:
+            self.notify("The API token is accepted now", markup=False)
         self.connection_state = ConnectionState.CONNECTED
 
     def on_backend_lost(self, message: BackendLost) -> None:
@@ -79,6 +169,20 @@ class FlightdeckApp(App[None]):
                 markup=False,
             )
         self.connection_state = ConnectionState.DISCONNECTED
+
+    def on_token_refused(self, message: TokenRefused) -> None:
+        """The backend refused the token: a lasting banner (every screen's status line) until a
+        request succeeds; the first time also as a notification."""
+        if self.connection_state is not ConnectionState.TOKEN_REFUSED:
+            self.notify(
+                f"{message.reason}. Start the TUI with the backend's token"
+                " (flightdeck tui --token-file FILE).",
+                title="Token refused",
+                severity="error",
+                timeout=10,
+                markup=False,
+            )
+        self.connection_state = ConnectionState.TOKEN_REFUSED
 
     def watch_connection_state(self) -> None:
         self.sub_title = self._describe_connection()

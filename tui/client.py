@@ -1,39 +1,64 @@
-"""The TUI's only way to the backend: one typed async HTTP client of the Flightdeck API."""
+"""The TUI's only way to the backend: one typed async HTTP client of the Flightdeck API.
+
+Generic over domains: every call takes the domain's `EntitySpec`, so a new domain needs no
+client code (its list, get, create and action routes are all `/api/v1/{plural}/...`).
+"""
 
 from __future__ import annotations
 
 import json
 import uuid
 from collections.abc import Mapping, Sequence
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar, cast
 
 import httpx
 from pydantic import BaseModel, ValidationError
 
 from backend.domain.audit import ActionResult, AuditList
+from backend.domain.entities import Entity, NeedsList
+from backend.domain.entity import ActionSpec, EntitySpec
+from backend.domain.form import field_with_role
 from backend.domain.health import Health
-from backend.domain.labs import CancelLab, CreateLab, Lab, LabList, LabStatus, ReviewLab
 from tui.errors import ApiError, BackendUnreachable, format_validation_errors, one_line
 
 __all__ = [
     "MAX_LIVE_IDS",
     "ApiError",
     "BackendUnreachable",
+    "EntityPage",
     "FlightdeckClient",
     "new_idempotency_key",
+    "with_idempotency_key",
 ]
 
 MAX_LIVE_IDS = 50
 """The API answers exact progress for at most this many `live` ids per list call."""
 
-DEFAULT_TIMEOUT = httpx.Timeout(5.0, connect=3.0)
+DEFAULT_TIMEOUT = httpx.Timeout(10.0, connect=3.0)
+"""Actions wait a few seconds for the workflow's verdict, so reads and writes get 10 s."""
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
+BodyT = TypeVar("BodyT", bound=BaseModel)
+
+
+class EntityPage(Protocol):
+    """What `spec.list_model` holds, for the type checker: one page of entities and the total."""
+
+    items: list[Entity]
+    total: int
 
 
 def new_idempotency_key() -> str:
     """A fresh key for one user action, so a retried request is not done twice."""
     return uuid.uuid4().hex
+
+
+def with_idempotency_key(body: BodyT) -> BodyT:
+    """`body` with a fresh idempotency key if its model has a key field that is still empty."""
+    name = field_with_role(type(body), "idempotency_key")
+    if name is None or getattr(body, name):
+        return body
+    return body.model_copy(update={name: new_idempotency_key()})
 
 
 class FlightdeckClient:
@@ -60,53 +85,68 @@ class FlightdeckClient:
         )
 
     async def health(self) -> Health:
-        """`GET /healthz`: backend status and whether Temporal answers."""
+        """`GET /healthz`: backend status and whether Temporal answers (needs no token)."""
         return await self._request(Health, "GET", "/healthz")
 
-    async def list_labs(
+    async def list_entities(
         self,
+        spec: EntitySpec,
         live: Sequence[str] = (),
-        status: LabStatus | None = None,
+        status: str | None = None,
         *,
         limit: int = 200,
         offset: int = 0,
-    ) -> LabList:
-        """`GET /api/v1/labs`: every lab with its visibility summary, `live` ones with progress."""
+    ) -> EntityPage:
+        """`GET /api/v1/{plural}`: a page of entities, newest first; `live` ids carry progress."""
         params: dict[str, str | int] = {"limit": limit, "offset": offset}
         if status is not None:
-            params["status"] = status.value
-        live_ids = list(dict.fromkeys(lab_id for lab_id in live if lab_id))[:MAX_LIVE_IDS]
+            params["status"] = status
+        live_ids = list(dict.fromkeys(entity_id for entity_id in live if entity_id))
         if live_ids:
-            params["live"] = ",".join(live_ids)
-        return await self._request(LabList, "GET", "/api/v1/labs", params=params)
+            params["live"] = ",".join(live_ids[:MAX_LIVE_IDS])
+        page = await self._request(spec.list_model, "GET", f"/api/v1/{spec.plural}", params=params)
+        return cast(EntityPage, page)
 
-    async def get_lab(self, lab_id: str) -> Lab:
-        """`GET /api/v1/labs/{id}`: one lab with its exact progress."""
-        return await self._request(Lab, "GET", f"/api/v1/labs/{lab_id}")
+    async def get_entity(self, spec: EntitySpec, entity_id: str) -> Entity:
+        """`GET /api/v1/{plural}/{id}`: one entity with its exact progress."""
+        return await self._request(spec.record, "GET", f"/api/v1/{spec.plural}/{entity_id}")
 
-    async def create_lab(self, request: CreateLab) -> Lab:
-        """`POST /api/v1/labs`: start provisioning a new lab."""
-        return await self._request(Lab, "POST", "/api/v1/labs", body=request)
+    async def create_entity(self, spec: EntitySpec, body: BaseModel) -> Entity:
+        """`POST /api/v1/{plural}`: record a new entity and start its workflow."""
+        return await self._request(spec.record, "POST", f"/api/v1/{spec.plural}", body=body)
 
-    async def review_lab(self, lab_id: str, request: ReviewLab) -> ActionResult:
-        """`POST /api/v1/labs/{id}/review`: approve or request changes; 409 if not awaiting review."""
-        if request.idempotency_key is None:
-            request = request.model_copy(update={"idempotency_key": new_idempotency_key()})
-        return await self._request(
-            ActionResult, "POST", f"/api/v1/labs/{lab_id}/review", body=request
-        )
+    async def act(
+        self, spec: EntitySpec, action: ActionSpec, entity_id: str, body: BaseModel
+    ) -> ActionResult:
+        """`POST /api/v1/{plural}/{id}/{action}`: 409 (`ApiError`) when the workflow refuses.
 
-    async def cancel_lab(self, lab_id: str, request: CancelLab) -> ActionResult:
-        """`POST /api/v1/labs/{id}/cancel`: tear the lab down; 409 if it has already ended."""
-        if request.idempotency_key is None:
-            request = request.model_copy(update={"idempotency_key": new_idempotency_key()})
-        return await self._request(
-            ActionResult, "POST", f"/api/v1/labs/{lab_id}/cancel", body=request
-        )
+        A body whose idempotency key is empty gets a fresh one; pass the same body again to
+        resend the same action (the backend answers a repeated key with the first answer).
+        """
+        path = f"/api/v1/{spec.plural}/{entity_id}/{action.name}"
+        return await self._request(ActionResult, "POST", path, body=with_idempotency_key(body))
 
-    async def audit(self, limit: int = 100) -> AuditList:
-        """`GET /api/v1/audit`: the most recent human actions."""
-        return await self._request(AuditList, "GET", "/api/v1/audit", params={"limit": limit})
+    async def needs(self, limit: int = 200) -> NeedsList:
+        """`GET /api/v1/needs`: everything waiting for a person, oldest first."""
+        return await self._request(NeedsList, "GET", "/api/v1/needs", params={"limit": limit})
+
+    async def audit(
+        self,
+        target_id: str | None = None,
+        target_kind: str | None = None,
+        *,
+        limit: int = 100,
+        before_id: int | None = None,
+    ) -> AuditList:
+        """`GET /api/v1/audit`: recorded actions, newest first, maybe for one target."""
+        params: dict[str, str | int] = {"limit": limit}
+        if target_id:
+            params["target_id"] = target_id
+        if target_kind:
+            params["target_kind"] = target_kind
+        if before_id is not None:
+            params["before_id"] = before_id
+        return await self._request(AuditList, "GET", "/api/v1/audit", params=params)
 
     async def aclose(self) -> None:
         """Close the connection pool."""

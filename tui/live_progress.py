@@ -1,58 +1,90 @@
-"""What the TUI shows of a lab's progress: exact `progress` when present, else the visibility summary."""
+"""What the TUI believes about an entity's progress: the exact `progress` query when the API sent
+it (rows on screen, details), else the values the workflow last reported to the store."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
 
-from backend.domain.labs import Lab, LabStatus
-from backend.domain.progress import Awaiting
+from rich.text import Text
 
-REVIEW = "review"
+from backend.domain.entities import Entity
+from backend.domain.entity import EntitySpec
+from backend.domain.progress import Awaiting, Step, StepState
+from tui.time_format import format_age
+from tui.tones import ERROR_TEXT_STYLE, MUTED_STYLE, WAITING_STYLE
 
 
 @dataclass(frozen=True)
-class LabProgressView:
-    """The phase, percent and awaited input of one lab, from the best source the list gave."""
+class LiveState:
+    """Percent, what it awaits, what it accepts and what goes wrong, from the best source."""
 
     phase: str
-    percent: int | None
-    awaiting_kind: str | None
-    awaiting_since: datetime | None
+    percent: int
     awaiting: Awaiting | None
+    accepts: tuple[str, ...]
+    last_error: str | None
+    retrying: Step | None
+    """A running step on its second or later attempt: something keeps failing."""
     exact: bool
-    """True when these values come from the `progress` query rather than visibility."""
-
-    @property
-    def awaits_review(self) -> bool:
-        """True when the lab waits for a reviewer's approve / request changes."""
-        return self.awaiting_kind == REVIEW
+    """True when these values come from the `progress` query rather than the last report."""
 
 
-def progress_view(lab: Lab) -> LabProgressView:
-    """Prefer the exact `progress` over the `summary`; fall back to the lab's status."""
-    if lab.progress is not None:
-        progress = lab.progress
-        awaiting = progress.awaiting
-        return LabProgressView(
-            phase=progress.phase,
-            percent=progress.percent,
-            awaiting_kind=awaiting.kind if awaiting else None,
-            awaiting_since=awaiting.since if awaiting else None,
-            awaiting=awaiting,
-            exact=True,
+def live_state(entity: Entity) -> LiveState:
+    """Prefer the exact `progress`; fall back to what the workflow last reported."""
+    progress = entity.progress
+    if progress is None:
+        return LiveState(
+            phase=str(entity.status),
+            percent=entity.percent,
+            awaiting=entity.awaiting,
+            accepts=tuple(entity.accepts),
+            last_error=entity.last_error,
+            retrying=None,
+            exact=False,
         )
-    summary = lab.summary
-    phase = summary.phase if summary and summary.phase else lab.status.value
-    percent = summary.percent if summary else None
-    awaiting_kind = summary.awaiting if summary and summary.awaiting else None
-    if awaiting_kind is None and lab.status is LabStatus.AWAITING_REVIEW:
-        awaiting_kind = REVIEW
-    return LabProgressView(
-        phase=phase,
-        percent=percent,
-        awaiting_kind=awaiting_kind,
-        awaiting_since=None,
-        awaiting=None,
-        exact=False,
+    retrying = next(
+        (s for s in progress.steps if s.state is StepState.RUNNING and s.attempt > 1), None
     )
+    return LiveState(
+        phase=progress.phase,
+        percent=progress.percent,
+        awaiting=progress.awaiting,
+        accepts=tuple(progress.accepts),
+        last_error=progress.last_error or entity.last_error,
+        retrying=retrying,
+        exact=True,
+    )
+
+
+def note(spec: EntitySpec, entity: Entity, now: datetime, width: int | None = None) -> Text:
+    """What the row's note column says: what it waits for and how long (yellow), or why it is
+    failing (red: the last error, which names the retrying step and attempt; else the retrying
+    step itself), or why it ended (dim)."""
+    state = live_state(entity)
+    if state.awaiting is not None:
+        return _fit(
+            state.awaiting.kind, format_age(state.awaiting.since, now), width, WAITING_STYLE
+        )
+    if state.retrying is not None and not state.last_error:
+        step = state.retrying
+        return _text(
+            f"{step.name} attempt {step.attempt}: {step.detail or 'retrying'}", ERROR_TEXT_STYLE
+        )
+    if state.last_error:
+        return _text(state.last_error, ERROR_TEXT_STYLE)
+    if spec.is_final(str(entity.status)) and entity.status_reason:
+        return _text(entity.status_reason, MUTED_STYLE)
+    return _text("", "")
+
+
+def _fit(label: str, suffix: str, width: int | None, style: str) -> Text:
+    """`label suffix`, shortening the label (never the suffix) to fit `width`."""
+    room = None if width is None else width - len(suffix) - 1
+    if room is not None and len(label) > room:
+        label = label[: max(1, room - 1)] + "…"
+    return _text(f"{label} {suffix}", style)
+
+
+def _text(value: str, style: str) -> Text:
+    return Text(value, style=style, no_wrap=True, overflow="ellipsis", end="")

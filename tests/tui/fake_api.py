@@ -1,4 +1,6 @@
-"""A respx-mocked Flightdeck API for TUI tests: labs in memory, requests recorded, faults on demand."""
+"""A respx-mocked Flightdeck API for TUI tests: labs and tenants in memory (built with the real
+domain models), the generic `/api/v1/{plural}` routes, needs and audit; requests recorded,
+faults on demand."""
 
 from __future__ import annotations
 
@@ -9,15 +11,29 @@ from typing import Any
 
 import httpx
 import respx
+from pydantic import ValidationError
 
-from backend.domain.audit import ActionResult, AuditOutcome
-from backend.domain.labs import Lab, LabSeverity, LabStatus
-from backend.domain.progress import Awaiting, Decision, Progress, ProgressSummary, Step, StepState
+from backend.domain.audit import ActionResult, AuditEntry, AuditOutcome, AuditSource
+from backend.domain.entities import Entity, NeedItem, NeedsList
+from backend.domain.entity import EntitySpec
+from backend.domain.progress import Awaiting, Decision, Progress, Step, StepState
+from backend.domains.labs.model import Lab, LabSeverity, LabStatus
+from backend.domains.labs.spec import SPEC as LAB_SPEC
+from backend.domains.tenants.model import Tenant, TenantPlan, TenantRegion, TenantStatus
+from backend.domains.tenants.spec import SPEC as TENANT_SPEC
 
 BASE_URL = "http://flightdeck.test"
-NOW = datetime.now(UTC)
+TOKEN = "secret-token"
 
-STEP_NAMES = (
+
+def now() -> datetime:
+    """The current time: sample data is made when a test starts, so ages read as written."""
+    return datetime.now(UTC)
+
+
+SPECS: tuple[EntitySpec, ...] = (LAB_SPEC, TENANT_SPEC)
+
+LAB_STEPS = (
     "LockLab",
     "GenerateBlueprint",
     "ProvisionEnvironment",
@@ -25,6 +41,49 @@ STEP_NAMES = (
     "RequestHumanReview",
     "FinalizeLab",
 )
+TENANT_STEPS = (
+    "updateTenantStatus(PROVISIONING)",
+    "createIdPOrganization",
+    "provisionInfrastructure",
+    "deployApplication",
+    "configureDns",
+    "createResources",
+    "updateTenantStatus(ACTIVE)",
+    "sendWelcomeEmail",
+)
+
+
+def steps_for(
+    names: tuple[str, ...],
+    created: datetime,
+    percent: int,
+    *,
+    current: StepState | None,
+    attempt: int = 1,
+    detail: str | None = None,
+) -> list[Step]:
+    """Steps in order: those `percent` covers completed, then the current one, then pending."""
+    done = min(len(names), percent * len(names) // 100)
+    steps = []
+    for index, name in enumerate(names):
+        started = created + timedelta(seconds=20 * index)
+        if index < done:
+            steps.append(
+                Step(
+                    name=name,
+                    state=StepState.COMPLETED,
+                    started_at=started,
+                    finished_at=started + timedelta(seconds=15),
+                    attempt=1,
+                )
+            )
+        elif index == done and current is not None:
+            steps.append(
+                Step(name=name, state=current, started_at=started, attempt=attempt, detail=detail)
+            )
+        else:
+            steps.append(Step(name=name))
+    return steps
 
 
 def make_lab(
@@ -33,65 +92,55 @@ def make_lab(
     status: LabStatus,
     *,
     percent: int,
-    phase: str | None = None,
     severity: LabSeverity = LabSeverity.MEDIUM,
     age: timedelta = timedelta(minutes=5),
     review_round: str | None = None,
+    accepts: list[str] | None = None,
     last_error: str | None = None,
+    attempt: int = 1,
+    status_reason: str | None = None,
     decisions: list[Decision] | None = None,
 ) -> Lab:
-    """A lab as the API returns it, with a consistent summary and progress."""
-    phase = phase or status.value
-    created = NOW - age
+    """A lab as the API returns it, with consistent reported state and exact progress."""
+    created = now() - age
     awaiting = (
         Awaiting(
             kind="review",
-            since=NOW - timedelta(minutes=2),
+            since=now() - timedelta(minutes=2),
             request_id=review_round,
             prompt="Validation passed: approve to finalize",
         )
         if review_round
         else None
     )
-    done_steps = min(len(STEP_NAMES), percent * len(STEP_NAMES) // 100)
-    steps = []
-    for index, step_name in enumerate(STEP_NAMES):
-        started = created + timedelta(seconds=20 * index)
-        if index < done_steps:
-            steps.append(
-                Step(
-                    name=step_name,
-                    state=StepState.COMPLETED,
-                    started_at=started,
-                    finished_at=started + timedelta(seconds=15),
-                    attempt=1,
-                )
-            )
-        elif index == done_steps and not status.is_final:
-            state = StepState.WAITING if awaiting else StepState.RUNNING
-            steps.append(
-                Step(name=step_name, state=state, started_at=started, attempt=2, detail="working")
-            )
-        else:
-            steps.append(Step(name=step_name))
+    if accepts is None:
+        accepts = [] if status.is_final else (["review", "cancel"] if awaiting else ["cancel"])
+    current = None if status.is_final else StepState.WAITING if awaiting else StepState.RUNNING
+    steps = steps_for(
+        LAB_STEPS, created, percent, current=current, attempt=attempt, detail="working"
+    )
     return Lab(
         id=lab_id,
+        kind="lab",
         name=name,
         requested_by="alice",
         severity=severity,
         ttl_hours=8,
         status=status,
+        status_reason=status_reason,
         workflow_id=f"lab-{lab_id}",
         created_at=created,
-        updated_at=NOW,
-        summary=ProgressSummary(
-            phase=phase, percent=percent, awaiting="review" if awaiting else None
-        ),
+        updated_at=now(),
+        percent=percent,
+        awaiting=awaiting,
+        accepts=accepts,
+        last_error=last_error,
         progress=Progress(
-            phase=phase,
+            phase=status.value,
             percent=percent,
             steps=steps,
             awaiting=awaiting,
+            accepts=accepts,
             last_error=last_error,
             decisions=decisions or [],
             done=status.is_final,
@@ -99,8 +148,59 @@ def make_lab(
     )
 
 
-def sample_labs() -> list[Lab]:
-    """A spread of labs in every interesting state."""
+def make_tenant(
+    tenant_id: str,
+    name: str,
+    status: TenantStatus,
+    *,
+    percent: int,
+    plan: TenantPlan = TenantPlan.STANDARD,
+    region: TenantRegion = TenantRegion.US_EAST_1,
+    age: timedelta = timedelta(minutes=10),
+    accepts: list[str] | None = None,
+    awaiting: Awaiting | None = None,
+    last_error: str | None = None,
+    steps: list[Step] | None = None,
+) -> Tenant:
+    """A tenant as the API returns it."""
+    created = now() - age
+    final = status in (TenantStatus.PROVISION_FAILED, TenantStatus.DEPROVISIONED)
+    active = status is TenantStatus.ACTIVE
+    if steps is None:
+        current = None if final or active else StepState.RUNNING
+        steps = steps_for(TENANT_STEPS, created, percent, current=current)
+    accepts = accepts if accepts is not None else ([] if final or active else ["cancel"])
+    return Tenant(
+        id=tenant_id,
+        kind="tenant",
+        name=name,
+        requested_by="bob",
+        plan=plan,
+        region=region,
+        admin_email=f"admin@{name}.example",
+        domain=f"{name}.tenants.example" if active else None,
+        status=status,
+        workflow_id=f"tenant-{tenant_id}",
+        created_at=created,
+        updated_at=now(),
+        percent=percent,
+        awaiting=awaiting,
+        accepts=accepts,
+        last_error=last_error,
+        progress=Progress(
+            phase=status.value,
+            percent=percent,
+            steps=steps,
+            awaiting=awaiting,
+            accepts=accepts,
+            last_error=last_error,
+            done=final or active,
+        ),
+    )
+
+
+def sample_labs() -> list[Entity]:
+    """Labs in every interesting state, newest first."""
     return [
         make_lab(
             "lab-1",
@@ -117,8 +217,19 @@ def sample_labs() -> list[Lab]:
                     decision="request_changes",
                     actor="bob",
                     comment="open port 22 too",
-                    at=NOW - timedelta(minutes=20),
-                )
+                    at=now() - timedelta(minutes=20),
+                    seq=1,
+                ),
+                Decision(
+                    request_id=None,
+                    kind="review",
+                    decision="approve",
+                    actor="mallory",
+                    at=now() - timedelta(minutes=19),
+                    accepted=False,
+                    note="not waiting for review",
+                    seq=2,
+                ),
             ],
         ),
         make_lab(
@@ -141,109 +252,370 @@ def sample_labs() -> list[Lab]:
             severity=LabSeverity.CRITICAL,
             age=timedelta(hours=5),
         ),
-        make_lab("lab-5", "old-sandbox", LabStatus.CANCELLED, percent=40, age=timedelta(days=2)),
+        make_lab(
+            "lab-5",
+            "flaky-validation",
+            LabStatus.VALIDATING,
+            percent=60,
+            attempt=3,
+            last_error="RunValidation attempt 2: smoke test failed: HTTP 502",
+            age=timedelta(minutes=9),
+        ),
+        make_lab(
+            "lab-6",
+            "old-sandbox",
+            LabStatus.CANCELLED,
+            percent=40,
+            status_reason="cancel by carol: superseded",
+            age=timedelta(days=2),
+        ),
+    ]
+
+
+def rollback_steps(created: datetime) -> list[Step]:
+    """A tenant provision that failed at deploy and is rolling back (saga compensation)."""
+    done = steps_for(TENANT_STEPS[:3], created, 100, current=None)
+    return [
+        *done,
+        Step(
+            name="deployApplication",
+            state=StepState.FAILED,
+            started_at=created + timedelta(seconds=60),
+            finished_at=created + timedelta(seconds=90),
+            attempt=5,
+            detail="image pull failed",
+        ),
+        Step(
+            name="rollbackDeployment",
+            state=StepState.COMPLETED,
+            started_at=created + timedelta(seconds=91),
+            finished_at=created + timedelta(seconds=95),
+            attempt=1,
+            compensates="deployApplication",
+        ),
+        Step(
+            name="destroyInfrastructure",
+            state=StepState.RUNNING,
+            started_at=created + timedelta(seconds=96),
+            attempt=1,
+            compensates="provisionInfrastructure",
+        ),
+    ]
+
+
+def sample_tenants() -> list[Entity]:
+    """Tenants in every interesting state, newest first."""
+    stuck_since = now() - timedelta(minutes=5)
+    return [
+        make_tenant(
+            "tn-1",
+            "acme",
+            TenantStatus.ACTIVE,
+            percent=100,
+            plan=TenantPlan.ENTERPRISE,
+            region=TenantRegion.EU_WEST_1,
+            age=timedelta(hours=3),
+        ),
+        make_tenant(
+            "tn-2",
+            "globex",
+            TenantStatus.PROVISIONING,
+            percent=55,
+            accepts=["retry", "resolve", "cancel"],
+            awaiting=Awaiting(
+                kind="intervention",
+                since=stuck_since,
+                request_id="i-1",
+                prompt="configureDns failed 5 times: SERVFAIL; retry or mark resolved",
+            ),
+            last_error="configureDns: SERVFAIL",
+        ),
+        make_tenant(
+            "tn-3",
+            "initech",
+            TenantStatus.ROLLING_BACK,
+            percent=40,
+            plan=TenantPlan.PREMIUM,
+            last_error="deployApplication: image pull failed",
+            steps=rollback_steps(now() - timedelta(minutes=7)),
+            accepts=[],
+        ),
+        make_tenant("tn-4", "umbrella", TenantStatus.PROVISION_FAILED, percent=30),
+    ]
+
+
+def sample_audit() -> list[AuditEntry]:
+    """Recorded actions, oldest first (the API answers newest first)."""
+    at = now() - timedelta(minutes=30)
+    return [
+        AuditEntry(
+            id=1,
+            at=at,
+            actor="alice",
+            action="create",
+            target_kind="lab",
+            target_id="lab-1",
+            outcome=AuditOutcome.ACCEPTED,
+            message="lab payments-db requested (high, 8 h)",
+            details={"name": "payments-db"},
+        ),
+        AuditEntry(
+            id=2,
+            at=at + timedelta(minutes=10),
+            actor="bob",
+            action="review.request_changes",
+            target_kind="lab",
+            target_id="lab-1",
+            reason="open port 22 too",
+            outcome=AuditOutcome.ACCEPTED,
+            message="lab payments-db: review accepted",
+            details={"name": "payments-db"},
+        ),
+        AuditEntry(
+            id=3,
+            at=at + timedelta(minutes=11),
+            actor="mallory",
+            action="review.approve",
+            target_kind="lab",
+            target_id="lab-1",
+            outcome=AuditOutcome.REFUSED,
+            message="not waiting for review",
+            source=AuditSource.TEMPORAL,
+            details={"name": "payments-db"},
+        ),
+        AuditEntry(
+            id=4,
+            at=at + timedelta(minutes=20),
+            actor="bob",
+            action="create",
+            target_kind="tenant",
+            target_id="tn-2",
+            outcome=AuditOutcome.ACCEPTED,
+            message="tenant globex requested (standard, us-east-1)",
+            details={"name": "globex"},
+        ),
     ]
 
 
 @dataclass
 class FakeApi:
-    """The labs API over respx: serves `labs`, records what the TUI sent, fails when told to."""
+    """The Flightdeck API over respx: serves `entities` by plural, records what the TUI sent,
+    refuses a wrong token, and fails when told to."""
 
     router: respx.MockRouter
-    labs: list[Lab] = field(default_factory=sample_labs)
+    entities: dict[str, list[Entity]] = field(
+        default_factory=lambda: {"labs": sample_labs(), "tenants": sample_tenants()}
+    )
+    audit_entries: list[AuditEntry] = field(default_factory=sample_audit)
     reachable: bool = True
+    token: str = TOKEN
     list_requests: list[httpx.Request] = field(default_factory=list)
     list_response: httpx.Response | None = None
     create_response: httpx.Response | None = None
-    review_response: httpx.Response | None = None
-    cancel_response: httpx.Response | None = None
+    action_response: httpx.Response | None = None
 
     def __post_init__(self) -> None:
         self.health_route = self.router.get("/healthz").mock(side_effect=self._health)
-        self.list_route = self.router.get("/api/v1/labs").mock(side_effect=self._list)
-        self.create_route = self.router.post("/api/v1/labs").mock(side_effect=self._create)
-        self.review_route = self.router.post(
-            path__regex=r"^/api/v1/labs/(?P<lab_id>[^/]+)/review$"
-        ).mock(side_effect=self._review)
-        self.cancel_route = self.router.post(
-            path__regex=r"^/api/v1/labs/(?P<lab_id>[^/]+)/cancel$"
-        ).mock(side_effect=self._cancel)
-        self.get_route = self.router.get(path__regex=r"^/api/v1/labs/(?P<lab_id>[^/]+)$").mock(
-            side_effect=self._get
+        self.needs_route = self.router.get("/api/v1/needs").mock(side_effect=self._needs)
+        self.audit_route = self.router.get("/api/v1/audit").mock(side_effect=self._audit)
+        self.list_route = self.router.get(path__regex=r"^/api/v1/(?P<plural>[a-z-]+)$").mock(
+            side_effect=self._list
         )
+        self.create_route = self.router.post(path__regex=r"^/api/v1/(?P<plural>[a-z-]+)$").mock(
+            side_effect=self._create
+        )
+        self.get_route = self.router.get(
+            path__regex=r"^/api/v1/(?P<plural>[a-z-]+)/(?P<entity_id>[^/]+)$"
+        ).mock(side_effect=self._get)
+        self.action_route = self.router.post(
+            path__regex=r"^/api/v1/(?P<plural>[a-z-]+)/(?P<entity_id>[^/]+)/(?P<action>[a-z-]+)$"
+        ).mock(side_effect=self._act)
 
-    def lab(self, lab_id: str) -> Lab:
-        """The stored lab with this id."""
-        return next(lab for lab in self.labs if lab.id == lab_id)
+    # -- test helpers ------------------------------------------------------------------------
 
-    def replace(self, lab: Lab) -> None:
-        """Change a lab in place (same position in the list)."""
-        self.labs = [lab if existing.id == lab.id else existing for existing in self.labs]
+    def entity(self, entity_id: str) -> Entity:
+        """The stored entity with this id (any kind)."""
+        return next(e for items in self.entities.values() for e in items if e.id == entity_id)
 
-    def _check_reachable(self, request: httpx.Request) -> None:
+    def replace(self, entity: Entity) -> None:
+        """Change an entity in place (same position in its list)."""
+        for plural, items in self.entities.items():
+            self.entities[plural] = [entity if e.id == entity.id else e for e in items]
+
+    def clear_needs(self) -> None:
+        """Nothing waits for a person any more."""
+        for plural, items in self.entities.items():
+            self.entities[plural] = [
+                e.model_copy(
+                    update={
+                        "awaiting": None,
+                        "progress": e.progress.model_copy(update={"awaiting": None})
+                        if e.progress
+                        else None,
+                    }
+                )
+                for e in items
+            ]
+
+    def action_calls(self, action: str | None = None) -> list[httpx.Request]:
+        """Action requests the TUI sent (of one action name, if given)."""
+        return [
+            call.request
+            for call in self.action_route.calls
+            if action is None or call.request.url.path.rsplit("/", 1)[-1] == action
+        ]
+
+    def list_calls(self, plural: str) -> list[httpx.Request]:
+        """List requests for one domain."""
+        return [r for r in self.list_requests if r.url.path == f"/api/v1/{plural}"]
+
+    # -- routes ------------------------------------------------------------------------------
+
+    def _check(self, request: httpx.Request, *, auth: bool = True) -> httpx.Response | None:
         if not self.reachable:
             raise httpx.ConnectError("[Errno 111] Connection refused", request=request)
+        if auth and request.headers.get("Authorization") != f"Bearer {self.token}":
+            return httpx.Response(401, json={"detail": "invalid token"})
+        return None
+
+    def _spec(self, plural: str) -> EntitySpec | None:
+        return next((s for s in SPECS if s.plural == plural), None)
 
     def _health(self, request: httpx.Request) -> httpx.Response:
-        self._check_reachable(request)
+        self._check(request, auth=False)
         return httpx.Response(
             200,
             json={
                 "status": "ok",
                 "temporal": "connected",
-                "namespace": "default",
+                "namespace": "flightdeck",
                 "temporal_address": "127.0.0.1:7233",
                 "version": "0.1.0",
             },
         )
 
-    def _list(self, request: httpx.Request) -> httpx.Response:
-        self._check_reachable(request)
+    def _needs(self, request: httpx.Request) -> httpx.Response:
+        if refused := self._check(request):
+            return refused
+        items = []
+        for spec in SPECS:
+            for entity in self.entities.get(spec.plural, []):
+                if entity.awaiting is None:
+                    continue
+                answering = [a.name for a in spec.actions_answering(entity.awaiting.kind)]
+                others = [name for name in entity.accepts if name not in answering]
+                items.append(
+                    NeedItem(
+                        kind=spec.kind,
+                        plural=spec.plural,
+                        id=entity.id,
+                        name=entity.name,
+                        status=str(entity.status),
+                        awaiting=entity.awaiting,
+                        actions=[a for a in answering if a in entity.accepts] + others,
+                    )
+                )
+        items.sort(key=lambda item: item.awaiting.since)
+        answer = NeedsList(items=items, total=len(items))
+        return httpx.Response(200, json=answer.model_dump(mode="json"))
+
+    def _audit(self, request: httpx.Request) -> httpx.Response:
+        if refused := self._check(request):
+            return refused
+        params = request.url.params
+        entries = list(reversed(self.audit_entries))
+        if target_id := params.get("target_id"):
+            entries = [e for e in entries if e.target_id == target_id]
+        if target_kind := params.get("target_kind"):
+            entries = [e for e in entries if e.target_kind == target_kind]
+        if before_id := params.get("before_id"):
+            entries = [e for e in entries if e.id < int(before_id)]
+        entries = entries[: int(params.get("limit", "100"))]
+        return httpx.Response(200, json={"items": [e.model_dump(mode="json") for e in entries]})
+
+    def _list(self, request: httpx.Request, plural: str) -> httpx.Response:
+        if refused := self._check(request):
+            return refused
         self.list_requests.append(request)
         if self.list_response is not None:
             return self.list_response
+        if self._spec(plural) is None:
+            return httpx.Response(404, json={"detail": "Not Found"})
         live = set(filter(None, request.url.params.get("live", "").split(",")))
         status = request.url.params.get("status")
         items = []
-        for lab in self.labs:
-            if status and lab.status.value != status:
+        for entity in self.entities.get(plural, []):
+            if status and str(entity.status) != status:
                 continue
-            shown = lab if lab.id in live else lab.model_copy(update={"progress": None})
+            shown = entity if entity.id in live else entity.model_copy(update={"progress": None})
             items.append(shown.model_dump(mode="json"))
         return httpx.Response(200, json={"items": items, "total": len(items)})
 
-    def _get(self, request: httpx.Request, lab_id: str) -> httpx.Response:
-        self._check_reachable(request)
-        for lab in self.labs:
-            if lab.id == lab_id:
-                return httpx.Response(200, json=lab.model_dump(mode="json"))
-        return httpx.Response(404, json={"detail": f"no lab {lab_id}"})
+    def _get(self, request: httpx.Request, plural: str, entity_id: str) -> httpx.Response:
+        if refused := self._check(request):
+            return refused
+        for entity in self.entities.get(plural, []):
+            if entity.id == entity_id:
+                return httpx.Response(200, json=entity.model_dump(mode="json"))
+        return httpx.Response(404, json={"detail": f"no {plural} {entity_id}"})
 
-    def _create(self, request: httpx.Request) -> httpx.Response:
-        self._check_reachable(request)
+    def _create(self, request: httpx.Request, plural: str) -> httpx.Response:
+        if refused := self._check(request):
+            return refused
         if self.create_response is not None:
             return self.create_response
-        body = json.loads(request.content)
-        lab = make_lab("lab-new", body["name"], LabStatus.QUEUED, percent=0, age=timedelta())
-        self.labs = [lab, *self.labs]
-        return httpx.Response(201, json=lab.model_dump(mode="json"))
+        spec = self._spec(plural)
+        if spec is None:
+            return httpx.Response(404, json={"detail": "Not Found"})
+        try:
+            body = spec.create.model_validate_json(request.content)
+        except ValidationError as exc:
+            return httpx.Response(422, json={"detail": str(exc.errors()[0]["msg"])})
+        fields = body.model_dump(mode="json")
+        entity: Entity
+        if spec is LAB_SPEC:
+            entity = make_lab(
+                "lab-new",
+                fields["name"],
+                LabStatus.QUEUED,
+                percent=0,
+                age=timedelta(),
+                severity=LabSeverity(fields["severity"]),
+            )
+        else:
+            entity = make_tenant(
+                "tn-new",
+                fields["name"],
+                TenantStatus.PENDING,
+                percent=0,
+                age=timedelta(),
+                plan=TenantPlan(fields["plan"]),
+                region=TenantRegion(fields["region"]),
+            )
+        self.entities[plural] = [entity, *self.entities[plural]]
+        return httpx.Response(201, json=entity.model_dump(mode="json"))
 
-    def _review(self, request: httpx.Request, lab_id: str) -> httpx.Response:
-        self._check_reachable(request)
-        if self.review_response is not None:
-            return self.review_response
-        return _accepted("review recorded: approve", audit_id=11)
-
-    def _cancel(self, request: httpx.Request, lab_id: str) -> httpx.Response:
-        self._check_reachable(request)
-        if self.cancel_response is not None:
-            return self.cancel_response
-        return _accepted(f"cancel requested for {lab_id}", audit_id=12)
-
-
-def _accepted(message: str, audit_id: int) -> httpx.Response:
-    result = ActionResult(outcome=AuditOutcome.ACCEPTED, message=message, audit_id=audit_id)
-    return httpx.Response(200, json=result.model_dump(mode="json"))
+    def _act(
+        self, request: httpx.Request, plural: str, entity_id: str, action: str
+    ) -> httpx.Response:
+        if refused := self._check(request):
+            return refused
+        if self.action_response is not None:
+            return self.action_response
+        spec = self._spec(plural)
+        declared = spec.action(action) if spec else None
+        if declared is None:
+            return httpx.Response(404, json={"detail": "Not Found"})
+        try:
+            declared.request.model_validate_json(request.content)
+        except ValidationError as exc:
+            return httpx.Response(422, json={"detail": str(exc.errors()[0]["msg"])})
+        result = ActionResult(
+            outcome=AuditOutcome.ACCEPTED,
+            message=f"{spec.kind if spec else ''} {entity_id}: {action} accepted",
+            audit_id=99,
+        )
+        return httpx.Response(200, json=result.model_dump(mode="json"))
 
 
 def json_body(request: httpx.Request) -> Any:

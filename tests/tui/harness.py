@@ -1,11 +1,15 @@
-"""Driving the Flightdeck app in tests: an app that records notifications, and ways to wait."""
+"""Driving the Flightdeck app in tests: an app that records notifications, ways to wait, and
+the screen as plain text."""
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from rich.console import Console
+from textual import events
 from textual.notifications import SeverityLevel
 from textual.pilot import Pilot
 
@@ -45,12 +49,23 @@ class RecordingApp(FlightdeckApp):
         return [note for note in self.notes if text in note.message or text in note.title]
 
 
+def screen_text(app: FlightdeckApp) -> str:
+    """What the terminal shows now, as plain text (dialogs over the screen beneath them)."""
+    width, height = app.size
+    console = Console(
+        width=width, height=height, file=io.StringIO(), record=True, legacy_windows=False
+    )
+    console.print(
+        app.screen._compositor.render_update(full=True, screen_stack=app._background_screens)
+    )
+    return console.export_text()
+
+
 async def settle(pilot: Pilot[None]) -> None:
     """Let running workers finish and the messages they posted be handled."""
-    await pilot.app.workers.wait_for_complete()
-    await pilot.pause()
-    await pilot.app.workers.wait_for_complete()
-    await pilot.pause()
+    for _ in range(3):
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
 
 
 async def wait_until(
@@ -62,3 +77,35 @@ async def wait_until(
             return
         await pilot.pause(step)
     raise AssertionError("condition never became true")
+
+
+async def goto(pilot: Pilot[None], view: str) -> None:
+    """Switch view as a user does: `:`, the name, Enter."""
+    await pilot.press("colon", *view, "enter")
+    await settle(pilot)
+
+
+async def refresh(pilot: Pilot[None]) -> None:
+    """Press f5 and wait for the answer."""
+    await pilot.press("f5")
+    await settle(pilot)
+
+
+async def show_view(pilot: Pilot[None], view: str) -> None:
+    """Switch view directly (what `:` + name + Enter does, without typing it)."""
+    app = pilot.app
+    assert isinstance(app, FlightdeckApp)
+    await settle(pilot)
+    app.open_view(view)
+    await settle(pilot)
+
+
+KEY_CHARACTERS = {"colon": ":", "enter": "\r", "tab": "\t", "space": " ", "escape": "\x1b"}
+
+
+async def burst(pilot: Pilot[None], *keys: str) -> None:
+    """Deliver keys all at once, as a fast typist over SSH does (no waiting between them)."""
+    for key in keys:
+        character = KEY_CHARACTERS.get(key, key if len(key) == 1 else None)
+        pilot.app.post_message(events.Key(key, character))
+    await settle(pilot)

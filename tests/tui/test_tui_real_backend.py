@@ -1,72 +1,67 @@
-"""The TUI against the real backend (app, store, worker, dev server), in-process over ASGI:
-create a lab with `n`, watch it reach review, approve it with `r`, see it running."""
+"""The TUI against the real backend (API, store, worker, Temporal dev server), in-process over
+ASGI: create a lab with `n`, watch it reach review, approve it with `r`, see it running."""
 
 from __future__ import annotations
 
 import httpx
-from textual.widgets import DataTable
 
 from backend.api.app import create_app
-from backend.domain.labs import LabStatus
+from backend.domains.labs.model import LabStatus
 from tests.api.conftest import TOKEN, api_context
-from tests.stack import LabStack
+from tests.stack import Stack
 from tests.tui.harness import RecordingApp, settle, wait_until
-from tui.screens.labs_screen import LabsScreen
-from tui.screens.review_screen import ReviewScreen
+from tui.screens.action_screen import ActionScreen
+from tui.screens.create_screen import CreateScreen
+from tui.screens.entity_list_screen import EntityListScreen
+from tui.widgets.entity_table import EntityTable
+
+PATIENCE = {"attempts": 600, "step": 0.05}
+"""Up to 30 s for the workflow to move (each wait ends as soon as the condition holds)."""
 
 
-async def test_create_and_approve_a_lab_from_the_keyboard(stack: LabStack) -> None:
+async def test_create_and_approve_a_lab_from_the_keyboard(stack: Stack) -> None:
     transport = httpx.ASGITransport(app=create_app(api_context(stack)))
     app = RecordingApp(
-        "http://flightdeck", TOKEN, transport=transport, refresh_interval=0.2, user="oncall"
+        "http://flightdeck", TOKEN, transport=transport, refresh_interval=0.1, user="oncall"
     )
     async with app.run_test(size=(120, 36)) as pilot:
-        await settle(pilot)
+        await wait_until(pilot, lambda: isinstance(app.screen, EntityListScreen))
+        assert app.screen.title == "Flightdeck ▸ labs"  # nothing waits yet: the first domain
         await pilot.press("n")
-        await settle(pilot)
+        await wait_until(pilot, lambda: isinstance(app.screen, CreateScreen))
         await pilot.press(*"tui-lab", "enter")
-        await settle(pilot)
-        assert isinstance(app.screen, LabsScreen), app.notes
-        records, total = await stack.labs.list()
-        assert total == 1 and records[0].name == "tui-lab" and records[0].requested_by == "oncall"
-        lab_id = records[0].id
+        await wait_until(pilot, lambda: isinstance(app.screen, EntityListScreen), **PATIENCE)
+        assert app.notes_with("lab tui-lab created"), app.notes
+        table = app.screen.query_one(EntityTable)
+        await wait_until(pilot, lambda: table.selected_key is not None, **PATIENCE)
+        lab_id = table.selected_key
+        assert lab_id is not None
+        record = await stack.record("lab", lab_id)
+        assert (record.name, record.requested_by) == ("tui-lab", "oncall")
 
-        table = app.screen.query_one(DataTable)
-        await wait_until(
-            pilot, lambda: "awaiting" in str(table.get_row(lab_id)), attempts=300, step=0.05
-        )
-        await wait_until(
-            pilot,
-            lambda: (
-                (lab := app.screen.selected_lab) is not None  # type: ignore[attr-defined]
-                and lab.progress is not None
-                and lab.progress.awaiting is not None
-            ),
-            attempts=300,
-            step=0.05,
-        )
+        def awaiting_review() -> bool:
+            cells = table.cells_of(lab_id) if lab_id in table.rows else {}
+            return cells.get("status") == "awaiting review" and "review" in cells.get("note", "")
+
+        await wait_until(pilot, awaiting_review, **PATIENCE)
+        await wait_until(pilot, lambda: table.entities[0].progress is not None, **PATIENCE)
         await pilot.press("r")
-        await settle(pilot)
-        assert isinstance(app.screen, ReviewScreen), app.notes
-        await pilot.press(*"ship it", "enter")
-        await settle(pilot)
-        record = await stack.labs.get(lab_id)
-        for _ in range(300):
-            record = await stack.labs.get(lab_id)
-            if record is not None and record.status == LabStatus.RUNNING:
-                break
-            await pilot.pause(0.05)
-        assert record is not None and record.status == LabStatus.RUNNING
+        await wait_until(pilot, lambda: isinstance(app.screen, ActionScreen))
+        await pilot.press("a", "tab", *"ship it", "enter")
+        await wait_until(pilot, lambda: isinstance(app.screen, EntityListScreen), **PATIENCE)
+        assert app.notes_with("lab tui-lab: review accepted"), app.notes
+
+        await stack.wait_status("lab", lab_id, LabStatus.RUNNING)
         await wait_until(
             pilot,
             lambda: (
-                "running" in str(table.get_row(lab_id)) and "100%" in str(table.get_row(lab_id))
+                table.cells_of(lab_id)["status"] == "running"
+                and table.cells_of(lab_id)["progress"].endswith("100%")
             ),
-            attempts=300,
-            step=0.05,
+            **PATIENCE,
         )
-        assert "100%" in str(table.get_row(lab_id))
-    entries = await stack.audit.list()
+        await settle(pilot)
+    entries = await stack.services.audit.list()
     assert [(e.action, e.actor) for e in entries] == [
         ("review.approve", "oncall"),
         ("create", "oncall"),

@@ -1,4 +1,4 @@
-"""One line that says whether the backend answers and how fresh the data on screen is."""
+"""One line that says whether the backend answers, takes our token, and how fresh the data is."""
 
 from __future__ import annotations
 
@@ -13,11 +13,15 @@ from tui.time_format import format_clock, utc_now
 
 
 class ConnectionStatus(Static):
-    """Shows `● connected · updated 14:03:09` or `○ disconnected — retrying · data from 14:02:51`."""
+    """`● connected · updated 14:03:09`, `○ disconnected — retrying · showing data from …`, or
+    a lasting red banner while the token is refused; set `state` and `updated_at`."""
 
     state: reactive[ConnectionState] = reactive(ConnectionState.CONNECTING)
     updated_at: reactive[datetime | None] = reactive(None)
-    detail: reactive[str] = reactive("")
+
+    def watch_state(self, state: ConnectionState) -> None:
+        self.set_class(state is ConnectionState.TOKEN_REFUSED, "-refused")
+        self.set_class(state is ConnectionState.DISCONNECTED, "-disconnected")
 
     def render(self) -> Text:
         now = utc_now()
@@ -27,11 +31,11 @@ class ConnectionStatus(Static):
             if self.updated_at is not None:
                 text.append(f" · updated {format_clock(self.updated_at, now)}", style="dim")
         elif self.state is ConnectionState.DISCONNECTED:
-            text.append("○ disconnected — retrying", style="bold red")
+            text.append("○ disconnected — retrying", style="bold")
             if self.updated_at is not None:
                 text.append(f" · showing data from {format_clock(self.updated_at, now)}")
+        elif self.state is ConnectionState.TOKEN_REFUSED:
+            text.append(self.state.value, style="bold")
         else:
             text.append("… connecting", style="yellow")
-        if self.detail:
-            text.append(f" · {self.detail}", style="dim")
         return text

@@ -1,11 +1,13 @@
-"""A DataTable whose rows are keyed by id and kept in sync in place, so the cursor stays put."""
+"""A DataTable whose rows are keyed by id and kept in sync in place, so the cursor stays put,
+and whose columns always fit the terminal (no sideways scrolling)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from rich.text import Text
+from textual import events
 from textual.widgets import DataTable
 
 Cells = Sequence[Text]
@@ -14,10 +16,44 @@ Cells = Sequence[Text]
 KeyedRows = Sequence[tuple[str, Cells]]
 """Rows as they should appear, in order: (key, cells)."""
 
+Layout = tuple[dict[str, int], dict[str, str]]
+"""Column widths and labels, by column key."""
+
+COMPACT_BELOW = 100
+"""Below this many columns tables switch to fixed, narrower columns so they fit 80."""
+MIN_STRETCH = 12
+"""The stretching column never gets narrower than this on wide terminals."""
+
 
 def cell(value: str, style: str = "") -> Text:
     """One line of cell text, cut with an ellipsis when the column is narrower."""
     return Text(value, style=style, no_wrap=True, overflow="ellipsis", end="")
+
+
+def fit_widths(
+    width: int,
+    fixed: Mapping[str, int],
+    flexible: Sequence[str],
+    *,
+    padding: int = 1,
+    minimum: int = 6,
+) -> dict[str, int]:
+    """Widths for every column: `fixed` ones as given, `flexible` ones share what is left of
+    `width` (less cell padding and a scrollbar), each at least `minimum`."""
+    columns = len(fixed) + len(flexible)
+    left = width - sum(fixed.values()) - 2 * padding * columns - 1
+    widths = dict(fixed)
+    if flexible:
+        share = max(minimum, left // len(flexible))
+        for key in flexible:
+            widths[key] = share
+        widths[flexible[0]] = max(minimum, left - share * (len(flexible) - 1))
+    return widths
+
+
+def short_label(label: str, width: int) -> str:
+    """A column label cut to `width` cells, with an ellipsis when cut."""
+    return label if len(label) <= width else label[: max(1, width - 1)] + "…"
 
 
 class KeyedTable(DataTable[Text]):
@@ -25,41 +61,86 @@ class KeyedTable(DataTable[Text]):
 
     `sync` updates only the cells that changed, removes rows that went away, adds new ones, and
     keeps the cursor on the row it was on (by key), wherever that row now is.
+
+    Widths: narrower than `COMPACT_BELOW`, columns take the fixed widths `compact_widths` gives
+    (the others share what is left) and `compact` is True so subclasses render shorter values;
+    wider, columns are as wide as their content and the `stretch` column takes the rest, so a
+    long message is cut with an ellipsis instead of pushing the table sideways.
     """
 
-    def __init__(self, columns: Sequence[tuple[str, str]], **kwargs: Any) -> None:
-        super().__init__(cursor_type="row", **kwargs)
+    def __init__(
+        self,
+        columns: Sequence[tuple[str, str]],
+        *,
+        stretch: str | None = None,
+        cursor: bool = True,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(cursor_type="row" if cursor else "none", **kwargs)
+        self.can_focus = cursor
         self._column_specs = tuple(columns)
-        self._column_widths: dict[str, int] = {}
-        self._column_labels: dict[str, str] = {}
+        self.stretch = stretch
+        self._layout: Layout | None = None
         self._columns_added = False
+        self.compact = False
+        """True while the table uses the narrow layout."""
+        self.widths: dict[str, int] | None = None
+        """The compact widths, while `compact`."""
 
     def on_mount(self) -> None:
         self._add_columns()
 
+    def compact_widths(self, width: int) -> dict[str, int] | None:
+        """Fixed widths of some columns on a narrow terminal (`width` cells); the others share
+        what is left. None: automatic widths even when narrow."""
+        return None
+
+    def compact_labels(self) -> dict[str, str]:
+        """Shorter column labels for the narrow layout (others are cut to fit)."""
+        return {}
+
+    def render_rows(self) -> KeyedRows:
+        """The rows to show now, from what the table was last given (after a resize)."""
+        return [(key, self.get_row(key)) for key in self.row_keys]
+
+    def on_resize(self, event: events.Resize) -> None:
+        width = event.size.width
+        fixed = self.compact_widths(width) if width < COMPACT_BELOW else None
+        self.compact = fixed is not None
+        if fixed is not None:
+            flexible = [key for key in self.column_keys if key not in fixed]
+            self.widths = fit_widths(width, fixed, flexible, padding=self.cell_padding)
+        else:
+            self.widths = None
+        self.sync(self.render_rows())
+
     def _add_columns(self) -> None:
-        if not self._columns_added:
-            for label, key in self._column_specs:
-                self.add_column(
-                    self._column_labels.get(key, label),
-                    key=key,
-                    width=self._column_widths.get(key),
-                )
-            self._columns_added = True
-
-    def set_column_widths(
-        self, widths: dict[str, int], labels: dict[str, str] | None = None
-    ) -> None:
-        """Fix the widths (and maybe labels) of some columns; empty for all automatic.
-
-        The rows are cleared: call `sync` again to show them.
-        """
-        self._column_widths = dict(widths)
-        self._column_labels = dict(labels or {})
         if self._columns_added:
-            self.clear(columns=True)
-            self._columns_added = False
-            self._add_columns()
+            return
+        widths, labels = self._layout or ({}, {})
+        for label, key in self._column_specs:
+            self.add_column(labels.get(key, label), key=key, width=widths.get(key))
+        self._columns_added = True
+
+    def _wanted_layout(self, rows: KeyedRows) -> Layout | None:
+        if self.compact and self.widths is not None:
+            short = self.compact_labels()
+            labels = {
+                key: short_label(short.get(key, label), self.widths[key])
+                for label, key in self._column_specs
+            }
+            return dict(self.widths), labels
+        width = self.size.width
+        if self.stretch is None or width <= 0:
+            return None
+        natural = {key: len(label) for label, key in self._column_specs}
+        for _, cells in rows:
+            for key, text in zip(self.column_keys, cells, strict=False):
+                natural[key] = max(natural[key], text.cell_len)
+        others = sum(w for key, w in natural.items() if key != self.stretch)
+        padding = 2 * self.cell_padding * len(natural) + 1
+        natural[self.stretch] = max(MIN_STRETCH, width - others - padding)
+        return natural, {}
 
     @property
     def column_keys(self) -> list[str]:
@@ -98,10 +179,32 @@ class KeyedTable(DataTable[Text]):
         first = max(0, round(self.scroll_y))
         return [str(row.key.value) for row in self.ordered_rows[first : first + height]]
 
+    def cells_of(self, key: str) -> dict[str, str]:
+        """The plain text of one row, by column key."""
+        return {
+            column: text.plain
+            for column, text in zip(self.column_keys, self.get_row(key), strict=False)
+        }
+
     def sync(self, rows: KeyedRows) -> None:
         """Make the table show `rows`, in that order, changing only what changed."""
-        self._add_columns()
         selected = self.selected_key
+        layout = self._wanted_layout(rows)
+        if layout != self._layout or not self._columns_added:
+            self._layout = layout
+            scroll_y = self.scroll_y
+            self.clear(columns=True)
+            self._columns_added = False
+            self._add_columns()
+            for key, cells in rows:
+                self.add_row(*cells, key=key)
+            self.scroll_to(y=scroll_y, animate=False)
+        else:
+            self._apply(rows)
+        if selected is not None:
+            self.select_key(selected)
+
+    def _apply(self, rows: KeyedRows) -> None:
         wanted = {key: cells for key, cells in rows}
         for key in self.row_keys:
             if key not in wanted:
@@ -110,19 +213,17 @@ class KeyedTable(DataTable[Text]):
         order = [key for key, _ in rows]
         if order[: len(remaining)] != remaining:
             self._rebuild(rows)
-        else:
-            for key in remaining:
-                self._update_row(key, wanted[key])
-            for key in order[len(remaining) :]:
-                self.add_row(*wanted[key], key=key)
-        if selected is not None:
-            self.select_key(selected)
+            return
+        for key in remaining:
+            self._update_row(key, wanted[key])
+        for key in order[len(remaining) :]:
+            self.add_row(*wanted[key], key=key)
 
     def _update_row(self, key: str, cells: Cells) -> None:
         current = self.get_row(key)
         for column_key, old, new in zip(self.column_keys, current, cells, strict=False):
             if not _same_text(old, new):
-                self.update_cell(key, column_key, new, update_width=True)
+                self.update_cell(key, column_key, new, update_width=self._layout is None)
 
     def _rebuild(self, rows: KeyedRows) -> None:
         scroll_y = self.scroll_y

@@ -1,0 +1,91 @@
+"""Which actions an entity takes now, said before anything is sent, and how loudly to report
+what came of one. Pure functions over the domain's declaration."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from textual.notifications import SeverityLevel
+
+from backend.domain.audit import ActionResult, AuditOutcome
+from backend.domain.entities import Entity, NeedItem
+from backend.domain.entity import ActionSpec, EntitySpec, fill
+from backend.domain.progress import Awaiting
+from tui.live_progress import live_state
+
+
+@dataclass(frozen=True)
+class ActionTarget:
+    """The entity an action is for, as far as a dialog needs to know it."""
+
+    kind: str
+    id: str
+    name: str
+    status: str
+    awaiting: Awaiting | None
+    accepts: tuple[str, ...]
+
+    @classmethod
+    def of_entity(cls, entity: Entity) -> ActionTarget:
+        """From a list row or a detail (its exact progress when present)."""
+        state = live_state(entity)
+        return cls(
+            kind=entity.kind,
+            id=entity.id,
+            name=entity.name,
+            status=str(entity.status),
+            awaiting=state.awaiting,
+            accepts=state.accepts,
+        )
+
+    @classmethod
+    def of_need(cls, item: NeedItem) -> ActionTarget:
+        """From a Needs-you row: it takes the actions the row lists."""
+        return cls(
+            kind=item.kind,
+            id=item.id,
+            name=item.name,
+            status=item.status,
+            awaiting=item.awaiting,
+            accepts=tuple(item.actions),
+        )
+
+    def round_for(self, action: ActionSpec) -> str | None:
+        """The awaited round an answering action is for (None for other actions)."""
+        if action.answers and self.awaiting is not None and self.awaiting.kind == action.answers:
+            return self.awaiting.request_id
+        return None
+
+
+def refusal(spec: EntitySpec, action: ActionSpec, target: ActionTarget) -> str | None:
+    """Why `target` cannot take `action` now (nothing is sent then), or None when it can.
+
+    A signal is possible when the workflow lists the action in `accepts`; a starting action
+    when the entity's status is one it may start from.
+    """
+    what = action.label.lower()
+    if action.start is not None:
+        if not action.allowed_statuses or target.status in action.allowed_statuses:
+            return None
+        needs = ", ".join(sorted(action.allowed_statuses))
+        return f"{spec.kind} {target.name} is {target.status}: {what} needs {needs}"
+    if action.name in target.accepts:
+        return None
+    reason = f"{spec.kind} {target.name} is {target.status}: {what} is not possible now"
+    possible = [a.label.lower() for a in spec.actions if a.name in target.accepts]
+    return f"{reason} (it takes: {', '.join(possible)})" if possible else reason
+
+
+def confirmation(spec: EntitySpec, action: ActionSpec, target: ActionTarget) -> str:
+    """The question a destructive action asks, with the entity's name and kind filled in."""
+    text = action.confirm or f"{action.label} {spec.kind} {{name}}?"
+    return fill(text, {"name": target.name, "kind": spec.kind})
+
+
+def outcome_severity(result: ActionResult) -> SeverityLevel:
+    """How loudly to report what came of an action."""
+    if result.outcome in (AuditOutcome.ACCEPTED, AuditOutcome.SENT):
+        return "information"
+    if result.outcome is AuditOutcome.NO_OP:
+        return "warning"
+    return "error"

@@ -1,0 +1,45 @@
+"""What every screen needs from the app: the API client, who is at the keyboard, how often to
+poll and the declared domains. The app makes one and hands it down."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from backend.domain.entity import EntitySpec
+from tui.client import FlightdeckClient
+
+NEEDS_VIEW = "needs"
+AUDIT_VIEW = "audit"
+
+
+@dataclass(frozen=True)
+class Session:
+    """The app's shared, read-only context."""
+
+    client: FlightdeckClient
+    user: str
+    refresh_interval: float
+    specs: tuple[EntitySpec, ...]
+
+    def spec_for_kind(self, kind: str) -> EntitySpec | None:
+        """The domain whose kind is `kind`, if this TUI knows it."""
+        return next((s for s in self.specs if s.kind == kind), None)
+
+    @property
+    def view_names(self) -> list[str]:
+        """Every view `:` can switch to, in the order completion offers them."""
+        return [NEEDS_VIEW, *(spec.plural for spec in self.specs), AUDIT_VIEW]
+
+    def resolve_view(self, typed: str) -> str | None:
+        """The view a typed name means: exact, a domain's singular kind, or the first view it
+        is the start of; None when nothing matches."""
+        text = typed.strip().lower()
+        if not text:
+            return None
+        names = self.view_names
+        if text in names:
+            return text
+        for spec in self.specs:
+            if text == spec.kind:
+                return spec.plural
+        return next((name for name in names if name.startswith(text)), None)
