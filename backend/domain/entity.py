@@ -43,6 +43,10 @@ class StatusSpec:
     description: str = ""
 
 
+VIEW_KEYS = frozenset({"n", "s", "q", "j", "k", "g", "G", "o", "/", "?", ":", "enter", "escape"})
+"""Keys the views keep for themselves (new, filter, quit, movement, open, search, help, views):
+no action may take one."""
+
 COMPUTED_COLUMNS = frozenset({"status", "progress", "age", "note"})
 """Columns the platform fills: status (styled), percent bar, age, and what it waits for / why it
 fails. Any other column key is an attribute of the domain's record."""
@@ -163,6 +167,12 @@ class EntitySpec:
         names = [a.name for a in self.actions]
         if len(set(names)) != len(names):
             raise ValueError(f"{self.kind}: action names repeat: {names}")
+        keys = [a.key for a in self.actions]
+        if len(set(keys)) != len(keys) or set(keys) & VIEW_KEYS:
+            raise ValueError(
+                f"{self.kind}: action keys must differ from each other and from the view keys"
+                f" {sorted(VIEW_KEYS)}: {keys}"
+            )
         for action in self.actions:
             if (action.signal is None) == (action.start is None):
                 raise ValueError(f"{self.kind}.{action.name}: give exactly one of signal / start")

@@ -22,8 +22,16 @@ Actor = Annotated[
     ),
     Field(description="Who acts: a user name or e-mail"),
 ]
-Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
-Comment = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)]
+Reason = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=500),
+    Field(description="Why (required; it goes to the audit log)"),
+]
+Comment = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, max_length=2000),
+    Field(description="A note for the record (optional)"),
+]
 
 IdempotencyKey = Annotated[
     str | None,

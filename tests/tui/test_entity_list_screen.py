@@ -183,7 +183,7 @@ async def test_an_action_the_entity_does_not_take_now_is_refused_locally(
         await pilot.press("d")
         await settle(pilot)
         assert app.notes_with("tenant globex is PROVISIONING: deprovision needs ACTIVE")
-        await pilot.press("g")
+        await pilot.press("e")
         await settle(pilot)
         assert app.notes_with(
             "tenant globex is PROVISIONING: skip grace is not possible now"
@@ -245,7 +245,7 @@ async def test_footer_keys_come_from_the_declared_actions(app: RecordingApp, api
             "s": "Filter",
             "c": "Cancel",
             "d": "Deprovision",
-            "g": "Skip grace",
+            "e": "Skip grace",
             "a": "Abort deprovision",
             "t": "Retry step",
             "m": "Mark resolved",

@@ -120,7 +120,7 @@ SPEC = EntitySpec(
         ActionSpec(
             name="skip-grace",
             label="Skip grace",
-            key="g",
+            key="e",
             request=TenantReason,
             signal=SKIP_GRACE_SIGNAL,
             payload=ReasonSignal,
