@@ -25,12 +25,12 @@ Actor = Annotated[
 Reason = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=500),
-    Field(description="Why (required; it goes to the audit log)"),
+    Field(description="Why: it goes to the audit log"),
 ]
 Comment = Annotated[
     str,
     StringConstraints(strip_whitespace=True, max_length=2000),
-    Field(description="A note for the record (optional)"),
+    Field(description="A note for the record"),
 ]
 
 IdempotencyKey = Annotated[

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +17,19 @@ from tests.e2e.processes import WORKER_READY, Running, flightdeck_env, running, 
 from tests.stack import eventually
 
 RESUME_WITHIN = 30.0
+
+
+@asynccontextmanager
+async def _killed_at_exit(workers: list[Running]) -> AsyncIterator[None]:
+    """Every worker the test started is gone when it ends, whatever happened."""
+    try:
+        yield
+    finally:
+        for started in workers:
+            started.kill()
+            await started.process.wait()
+
+
 """Every step either heartbeats (10 s timeout) or is bounded by a 30 s start-to-close."""
 
 
@@ -28,8 +43,10 @@ async def test_killed_workers_are_replaced_at_every_kind_of_step(
     async with running("api", "--port", "0", env=env, log_dir=tmp_path) as api_process:
         token_file = api_dir / "api-token"
 
+        workers: list[Running] = []
+
         async def worker() -> Running:
-            return await start(
+            started = await start(
                 "worker",
                 "--api",
                 api_process.url,
@@ -39,9 +56,14 @@ async def test_killed_workers_are_replaced_at_every_kind_of_step(
                 log_dir=tmp_path,
                 ready=WORKER_READY,
             )
+            workers.append(started)
+            return started
 
         headers = {"Authorization": f"Bearer {token_file.read_text().strip()}"}
-        async with httpx.AsyncClient(base_url=api_process.url, headers=headers, timeout=10) as api:
+        async with (
+            httpx.AsyncClient(base_url=api_process.url, headers=headers, timeout=10) as api,
+            _killed_at_exit(workers),
+        ):
             current = await worker()
             created = await api.post(
                 "/api/v1/labs",

@@ -49,7 +49,7 @@ async def test_create_and_approve_a_lab_from_the_keyboard(stack: Stack) -> None:
         await wait_until(pilot, lambda: isinstance(app.screen, ActionScreen))
         await pilot.press("a", "tab", *"ship it", "enter")
         await wait_until(pilot, lambda: isinstance(app.screen, EntityListScreen), **PATIENCE)
-        assert app.notes_with("lab tui-lab: review accepted"), app.notes
+        assert app.notes_with("lab tui-lab reviewed: approve (review-1)"), app.notes
 
         await stack.wait_status("lab", lab_id, LabStatus.RUNNING)
         await wait_until(

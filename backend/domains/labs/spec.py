@@ -86,6 +86,7 @@ SPEC = EntitySpec(
             payload=HumanReviewSignal,
             answers="review",
             audit_verb="review.{decision}",
+            accepted_message="lab {name} reviewed: {decision} ({request_id})",
             description="Approve the lab, or request changes (HumanReview signal)",
         ),
         ActionSpec(
@@ -99,6 +100,7 @@ SPEC = EntitySpec(
             confirm="Cancel lab {name}? Its environment will be torn down.",
             when_missing=LabStatus.CANCELLED,
             send_unconfirmed=True,
+            accepted_message="lab {name} is being cancelled; its environment will be torn down",
             description="Cancel the lab (CancelLab signal): what exists is torn down",
         ),
     ),
