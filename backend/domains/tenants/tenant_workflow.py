@@ -181,6 +181,7 @@ class TenantWorkflow(EntityWorkflow):
         self._interventions += 1
         request_id = f"intervention-{self._interventions}"
         tracker.wait(name, f"{error} (waiting for a person: {request_id})")
+        error_before = tracker.progress.last_error
         tracker.progress.last_error = f"{name}: {error}"
         before = list(tracker.progress.accepts)
         self._answer = None
@@ -196,6 +197,9 @@ class TenantWorkflow(EntityWorkflow):
         self._answer = None
         tracker.stop_awaiting()
         tracker.accept(*before)
+        if answer.action == "resolve":
+            # Fixed by hand: what the tenant reports as its error is the original cause again.
+            tracker.progress.last_error = error_before
         return answer
 
 
