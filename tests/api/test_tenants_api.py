@@ -203,5 +203,6 @@ async def test_a_stuck_compensation_waits_in_needs_you_until_a_person_answers(
         assert resolve.json()["outcome"] == "accepted", resolve.text
         failed = await wait_status(api, created["id"], "PROVISION_FAILED")
         assert "configureDns" in (failed["status_reason"] or "")
+        assert "removeDnsRecords" not in (failed["last_error"] or "")  # resolved by hand
         assert (await api.get("/api/v1/needs")).json()["total"] == 0
         assert second.status_code == 200
