@@ -197,9 +197,8 @@ class TenantWorkflow(EntityWorkflow):
         self._answer = None
         tracker.stop_awaiting()
         tracker.accept(*before)
-        if answer.action == "resolve":
-            # Fixed by hand: what the tenant reports as its error is the original cause again.
-            tracker.progress.last_error = error_before
+        # Answered: the stuck step's error was for the person; the original cause stands again.
+        tracker.progress.last_error = error_before
         return answer
 
 
