@@ -10,6 +10,8 @@ import contextlib
 import os
 from pathlib import Path
 
+from backend.runtime.temporal_server import pid_alive
+
 
 def write_api_url(path: Path, url: str) -> None:
     """Record that this process serves the API at `url`."""
@@ -26,7 +28,7 @@ def read_api_url(path: Path) -> str | None:
         return None
     if not lines:
         return None
-    if len(lines) > 1 and lines[1].isdigit() and not _alive(int(lines[1])):
+    if len(lines) > 1 and lines[1].isdigit() and not pid_alive(int(lines[1])):
         return None
     return lines[0]
 
@@ -40,13 +42,3 @@ def forget_api_url(path: Path) -> None:
     if len(lines) > 1 and lines[1] == str(os.getpid()):
         with contextlib.suppress(OSError):
             path.unlink()
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True

@@ -132,7 +132,7 @@ def find_temporal_cli(explicit: str | None = None) -> str:
 def read_running(state_dir: Path) -> TemporalServerInfo | None:
     """The server recorded in `state_dir` if its process is alive and serves its namespace."""
     state = _ServerState.load(Path(state_dir) / STATE_FILE_NAME)
-    if state is None or not _pid_alive(state.pid):
+    if state is None or not pid_alive(state.pid):
         return None
     with _http_client() as client:
         if not _namespace_served(client, state.http_port, state.namespace):
@@ -231,7 +231,7 @@ class EmbeddedTemporalServer:
             return None
         if state.db_path != str(self._db_path) or state.namespace != self._namespace:
             return None
-        if _pid_alive(state.pid):
+        if pid_alive(state.pid):
             with _http_client() as client:
                 if _namespace_served(client, state.http_port, state.namespace):
                     return state.info(owned=False)
@@ -566,7 +566,7 @@ def _registered_search_attributes(http_port: int, namespace: str) -> dict[str, s
     return {str(name): str(kind) for name, kind in custom.items()}
 
 
-def _pid_alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
     """True when a process with this pid exists and is not a zombie."""
     if pid <= 0:
         return False

@@ -240,16 +240,7 @@ class ActionService:
             return await self._workflow_missing(spec, action, record, body, request)
         finally:
             self._progress.forget(record.workflow_id)
-        accepted = fill(
-            action.accepted_message,
-            {
-                **body.model_dump(mode="json"),
-                "kind": spec.kind,
-                "name": record.name,
-                "action": action.name,
-                "request_id": request_id,
-            },
-        )
+        accepted = _accepted_message(spec, action, record, body, request_id)
         unconfirmed = _Outcome(
             AuditOutcome.SENT,
             f"{accepted} (signal sent; the workflow has not confirmed it yet)",
@@ -346,15 +337,7 @@ class ActionService:
             )
         except RPCError as err:
             raise Unavailable(f"Temporal did not start {start.workflow_type}: {err}") from None
-        message = fill(
-            action.accepted_message,
-            {
-                **body.model_dump(mode="json"),
-                "kind": spec.kind,
-                "name": record.name,
-                "action": action.name,
-            },
-        )
+        message = _accepted_message(spec, action, record, body, None)
         return _Outcome(AuditOutcome.ACCEPTED, message, {"run_id": run_id})
 
 
@@ -433,6 +416,24 @@ def _from_verdict(
         return _Outcome(AuditOutcome.ACCEPTED, sent.if_accepted, sent.details)
     note = verdict.get("note") or "refused"
     return _Outcome(AuditOutcome.REFUSED, f"{spec.kind} {record.name}: {note}", sent.details)
+
+
+def _accepted_message(
+    spec: EntitySpec,
+    action: ActionSpec,
+    record: EntityRecord,
+    body: BaseModel,
+    request_id: str | None,
+) -> str:
+    """What the caller is told when the workflow takes the action (the spec's words)."""
+    values = {
+        **body.model_dump(mode="json"),
+        "kind": spec.kind,
+        "name": record.name,
+        "action": action.name,
+        "request_id": request_id,
+    }
+    return fill(action.accepted_message, values)
 
 
 def _refused(message: str) -> _Outcome:

@@ -149,31 +149,32 @@ class EntityService:
             await self._entities.set_status(
                 spec.kind, entity_id, spec.start_failed_status, reason=reason, ended=True
             )
-            await self._audit.append(
-                NewAuditEntry(
-                    actor=actor,
-                    action="create",
-                    target_kind=spec.kind,
-                    target_id=entity_id,
-                    outcome=AuditOutcome.FAILED,
-                    message=reason,
-                    details={"name": name},
-                )
-            )
+            await self._audit_create(actor, entity_id, AuditOutcome.FAILED, reason, {"name": name})
             raise Unavailable(f"Temporal did not start the {spec.kind} workflow: {err}") from None
         await self._entities.set_run_id(spec.kind, entity_id, run_id)
+        message = spec.created_message.format(kind=spec.kind, **body)
+        await self._audit_create(actor, entity_id, AuditOutcome.ACCEPTED, message, body)
+        return self.entity(await self.record(entity_id), None)
+
+    async def _audit_create(
+        self,
+        actor: str,
+        entity_id: str,
+        outcome: AuditOutcome,
+        message: str,
+        details: dict[str, Any],
+    ) -> None:
         await self._audit.append(
             NewAuditEntry(
                 actor=actor,
                 action="create",
-                target_kind=spec.kind,
+                target_kind=self.spec.kind,
                 target_id=entity_id,
-                outcome=AuditOutcome.ACCEPTED,
-                message=spec.created_message.format(kind=spec.kind, **body),
-                details=body,
+                outcome=outcome,
+                message=message,
+                details=details,
             )
         )
-        return self.entity(await self.record(entity_id), None)
 
     async def start_workflow(self, entity_id: str, workflow_type: str, params: Any) -> str:
         """Start one of the entity's workflows (one at a time per entity); its run id."""
