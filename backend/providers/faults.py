@@ -11,10 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 
-class InjectedFailure(Exception):
-    """A failure asked for by FLIGHTDECK_FAIL."""
-
-
 @dataclass(frozen=True)
 class FaultPlan:
     """Which steps fail, and how often."""

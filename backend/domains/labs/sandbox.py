@@ -8,7 +8,6 @@ or a curious operator can see exactly what exists and what happened, once.
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import shutil
 from pathlib import Path
@@ -87,10 +86,6 @@ class SandboxLabStore:
             handle.write(line + "\n")
             handle.flush()
             os.fsync(handle.fileno())
-
-    def lab_ids(self) -> list[str]:
-        """Labs that have anything on disk."""
-        return sorted(p.name for p in self.root.iterdir()) if self.root.exists() else []
 
 
 def _write_json_atomically(path: Path, data: str) -> None:
@@ -217,8 +212,3 @@ def _read_text(path: Path) -> str | None:
         return path.read_text()
     except FileNotFoundError:
         return None
-
-
-def describe_blueprint(blueprint: Blueprint) -> str:
-    """One line naming a blueprint's resources, for logs and step details."""
-    return json.dumps([r.name for r in blueprint.resources])
