@@ -15,8 +15,8 @@ from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
-from backend.domain.search_attributes import SEARCH_ATTRIBUTE_TYPES
-from backend.workflows.search_attributes import ALL_KEYS
+from backend.domain.catalog import search_attribute_types
+from backend.workflows.search_attributes import keys_for
 from tests.stack import Stack, platform_stack
 
 BIN = Path(sys.executable).parent
@@ -35,7 +35,7 @@ async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
     env = await WorkflowEnvironment.start_local(
         namespace="flightdeck",
         data_converter=pydantic_data_converter,
-        search_attributes=ALL_KEYS,
+        search_attributes=keys_for(search_attribute_types()),
         dev_server_existing_path=_binary("temporal"),
         dev_server_log_level="error",
     )
@@ -55,11 +55,12 @@ async def skipping_env() -> AsyncIterator[WorkflowEnvironment]:
     types = {
         "Keyword": IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
         "Int": IndexedValueType.INDEXED_VALUE_TYPE_INT,
+        "Text": IndexedValueType.INDEXED_VALUE_TYPE_TEXT,
     }
     await env.client.operator_service.add_search_attributes(
         AddSearchAttributesRequest(
             namespace=env.client.namespace,
-            search_attributes={n: types[t] for n, t in SEARCH_ATTRIBUTE_TYPES.items()},
+            search_attributes={n: types[t] for n, t in search_attribute_types().items()},
         )
     )
     try:

@@ -6,6 +6,7 @@ import importlib
 from functools import cache
 
 from backend.domain.entity import EntitySpec
+from backend.domain.search_attributes import SEARCH_ATTRIBUTE_TYPES
 from backend.domains import DOMAINS
 
 
@@ -39,3 +40,13 @@ def spec_for_plural(plural: str) -> EntitySpec | None:
 def fault_steps() -> dict[str, str]:
     """Every FLIGHTDECK_FAIL step name → the kind it belongs to."""
     return {step: spec.kind for spec in all_specs() for step in spec.fault_steps}
+
+
+def search_attribute_types() -> dict[str, str]:
+    """Every search attribute a Flightdeck namespace needs: the platform's and each domain's."""
+    types = dict(SEARCH_ATTRIBUTE_TYPES)
+    for spec in all_specs():
+        for name, kind in spec.search_attributes.items():
+            if types.setdefault(name, kind) != kind:
+                raise ValueError(f"search attribute {name} is declared as {types[name]} and {kind}")
+    return types

@@ -155,6 +155,9 @@ class EntitySpec:
     """Audit message of a create, formatted with the request's fields."""
     detail_fields: tuple[tuple[str, str], ...] = ()
     """(label, record attribute) pairs the detail view shows besides the platform's."""
+    search_attributes: Mapping[str, str] = field(default_factory=dict)
+    """The domain's own search attributes (name → Temporal type, e.g. `Text`), registered by
+    the embedded server beside Flightdeck's."""
     description: str = ""
 
     def __post_init__(self) -> None:

@@ -6,7 +6,7 @@ Standard library and httpx only: the supervisor, which never imports temporalio,
 from __future__ import annotations
 
 from backend.config import Settings, TemporalSettings
-from backend.domain.search_attributes import SEARCH_ATTRIBUTE_TYPES
+from backend.domain.catalog import search_attribute_types
 from backend.runtime.temporal_server import EmbeddedTemporalServer
 
 
@@ -29,5 +29,5 @@ def embedded_server(
         port=port,
         ui_port=ui_port,
         headless=headless,
-        search_attributes=SEARCH_ATTRIBUTE_TYPES,
+        search_attributes=search_attribute_types(),
     )

@@ -1,0 +1,1 @@
+"""Infra runs (specs/infra-provisioning-demo.md): terraform init, plan, policy, approval, apply."""
