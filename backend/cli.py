@@ -6,6 +6,7 @@
     flightdeck worker [-q Q ...]    Temporal worker(s) only, for the given task queues
     flightdeck tui [--api URL]      the TUI against a running backend
     flightdeck server               the embedded Temporal dev server only (foreground)
+    flightdeck codec new-key        a fresh payload encryption key (printed, or added to a file)
 
 Errors are one readable line on stderr and a non-zero exit code, never a traceback.
 """
@@ -130,6 +131,23 @@ def build_parser() -> argparse.ArgumentParser:
     server.add_argument("--port", type=int, help="gRPC port (default 7233 when free)")
     server.add_argument("--ui-port", type=int, help="web UI port (default 8233 when free)")
     server.add_argument("--headless", action="store_true", help="no web UI")
+
+    codec = commands.add_parser(
+        "codec",
+        help="Payload encryption keys.",
+        description="Payload encryption keys (FLIGHTDECK_CODEC_KEYS or FLIGHTDECK_CODEC_KEY_FILE:"
+        " id:base64 entries, the first one current).",
+    )
+    codec_commands = codec.add_subparsers(dest="codec_command", metavar="COMMAND", required=True)
+    new_key = codec_commands.add_parser(
+        "new-key",
+        help="Make a fresh AES-256 key: print its id:base64 line, or add it to a key file.",
+        description="Make a fresh AES-256 key. Without --file, print its id:base64 line (put it"
+        " first in FLIGHTDECK_CODEC_KEYS to make it current). With --file, prepend it to that key"
+        " file (created private to you): it becomes current, older keys still decrypt.",
+    )
+    new_key.add_argument("--id", help="key id (default: k<date>-<random>)")
+    new_key.add_argument("--file", type=Path, help="key file to add the key to, first")
     return parser
 
 
@@ -152,6 +170,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             "worker": _run_backend,
             "tui": _run_tui,
             "server": _run_server,
+            "codec": _run_codec,
         }[args.command]
         code = command(args, settings, temporal)
     except ConfigError as err:
@@ -298,6 +317,9 @@ def _run_server(args: argparse.Namespace, settings: Settings, temporal: Temporal
     print(f"Temporal dev server at {info.address}, namespace {info.namespace}", flush=True)
     if info.ui_url:
         print(f"Temporal UI: {info.ui_url}", flush=True)
+        if server.ui_codec_endpoint:
+            codec = server.ui_codec_endpoint.rsplit("/", 1)[0]
+            print(f"The UI decrypts payloads through the backend at {codec}/...", flush=True)
     print("Press Ctrl-C to stop.", flush=True)
     stopped = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -305,6 +327,21 @@ def _run_server(args: argparse.Namespace, settings: Settings, temporal: Temporal
     stopped.wait()
     print("Stopping the Temporal dev server ...", flush=True)
     server.stop()
+    return 0
+
+
+def _run_codec(args: argparse.Namespace, settings: Settings, temporal: TemporalSettings) -> int:
+    from backend.runtime.codec_keys import add_key_to_file, new_key_line
+
+    if args.file is None:
+        print(new_key_line(args.id), flush=True)
+        return 0
+    key_id = add_key_to_file(args.file.expanduser(), args.id)
+    print(
+        f"added key {key_id} to {args.file}: it encrypts from now on, the older keys still decrypt"
+        f" (FLIGHTDECK_CODEC_KEY_FILE={args.file}; restart the backend and workers)",
+        flush=True,
+    )
     return 0
 
 

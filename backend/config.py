@@ -7,6 +7,7 @@ Temporal connection exactly as the Temporal CLI reads them (`backend/runtime/tem
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from collections.abc import Mapping
 from functools import cached_property
@@ -54,6 +55,20 @@ class Settings(BaseSettings):
     """Demo failure injection, e.g. `validation:2` (fail the first two attempts)."""
     progress_cache_seconds: float = Field(default=0.75, ge=0, le=60)
     query_concurrency: int = Field(default=16, ge=1, le=256)
+    codec_keys: str | None = Field(default=None, repr=False)
+    """Payload encryption keys, `id:base64,id:base64` (first current); see runtime/codec_keys."""
+    codec_key_file: Path | None = None
+    """The same keys from a file private to its owner, one `id:base64` per line (first current)."""
+    codec_cors_origins: str = ""
+    """Extra browser origins (comma list) allowed to call the codec server, e.g. a Temporal UI."""
+
+    @field_validator("codec_cors_origins")
+    @classmethod
+    def _origins(cls, value: str) -> str:
+        for origin in (o.strip() for o in value.split(",")):
+            if origin and not re.fullmatch(r"https?://[^/\s]+", origin):
+                raise ValueError(f"{origin!r} is not an origin (scheme://host[:port], no path)")
+        return value
 
     @field_validator("fail")
     @classmethod

@@ -20,7 +20,7 @@ from pydantic_core import ErrorDetails, PydanticUndefined
 from backend.domain.form import filled_by
 from tui.errors import one_line
 
-FieldKind = Literal["choice", "bool", "int", "text"]
+FieldKind = Literal["choice", "bool", "int", "mapping", "text"]
 
 
 @dataclass(frozen=True)
@@ -126,6 +126,12 @@ def build(
                 data[field.name] = int(text)
             except ValueError:
                 return FormProblem(field.name, f"{field.label}: {text!r} is not a whole number")
+        elif field.kind == "mapping":
+            parsed = parse_mapping(str(value or ""))
+            if isinstance(parsed, str):
+                return FormProblem(field.name, f"{field.label}: {parsed}")
+            if parsed or field.required:
+                data[field.name] = parsed
         elif field.kind == "choice" and value is None:
             if field.required:
                 return FormProblem(field.name, f"{field.label}: choose one")
@@ -137,6 +143,26 @@ def build(
         return model.model_validate(data)
     except ValidationError as exc:
         return problem_of(exc, fields)
+
+
+def parse_mapping(text: str) -> dict[str, str] | str:
+    """`k=v, k2=v2` as a dict (values may not hold commas); a one-line problem otherwise."""
+    mapping: dict[str, str] = {}
+    for item in (part.strip() for part in text.split(",")):
+        if not item:
+            continue
+        key, equals, value = item.partition("=")
+        if not equals or not key.strip():
+            return f"{item!r} is not name=value (write name=value, name=value)"
+        if key.strip() in mapping:
+            return f"{key.strip()} is given twice"
+        mapping[key.strip()] = value.strip()
+    return mapping
+
+
+def format_mapping(mapping: Mapping[str, Any]) -> str:
+    """A dict as `parse_mapping` reads it back."""
+    return ", ".join(f"{key}={value}" for key, value in mapping.items())
 
 
 def problem_of(exc: ValidationError, fields: Sequence[FormField]) -> FormProblem:
@@ -172,6 +198,8 @@ def _kind_of(annotation: Any) -> tuple[FieldKind, tuple[str, ...]]:
         return "choice", tuple(str(arg) for arg in get_args(hint))
     if hint is bool:
         return "bool", ()
+    if get_origin(hint) is dict:
+        return "mapping", ()
     if hint is int:
         return "int", ()
     return "text", ()

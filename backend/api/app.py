@@ -1,19 +1,32 @@
-"""The FastAPI application: every declared domain's routes, plus needs, audit and health."""
+"""The FastAPI application: every declared domain's routes, plus needs, audit, health and the
+codec server."""
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 from fastapi import FastAPI
 
 from backend import __version__
 from backend.api import audit, health, internal, needs
+from backend.api.codec import install_codec_server
 from backend.api.context import ApiContext
 from backend.api.entities import entity_router
 from backend.api.errors import install_error_handlers
 from backend.domain.catalog import all_specs
+from backend.runtime.codec import EncryptionCodec
 
 
-def create_app(context: ApiContext) -> FastAPI:
-    """The API over an already-built context (the backend process owns its lifecycle)."""
+def create_app(
+    context: ApiContext,
+    *,
+    codec: EncryptionCodec | None = None,
+    codec_origins: Sequence[str] = (),
+) -> FastAPI:
+    """The API over an already-built context (the backend process owns its lifecycle).
+
+    `codec` serves `/codec/encode|decode` (None: payload encryption is off); `codec_origins` are
+    the browser origins (Temporal UIs) allowed to call those routes."""
     specs = all_specs()
     app = FastAPI(
         title="Flightdeck API",
@@ -30,4 +43,5 @@ def create_app(context: ApiContext) -> FastAPI:
     app.include_router(needs.router)
     app.include_router(audit.router)
     app.include_router(internal.router)
+    install_codec_server(app, codec, origins=codec_origins)
     return app

@@ -7,12 +7,34 @@ from the status that the entity's workflow reports.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, Field
 
 from backend.domain.progress import Awaiting, Progress
+from backend.domain.tones import Tone
+
+
+@dataclass(frozen=True)
+class DetailLine:
+    """One line of a detail section, with the tone it is shown in."""
+
+    text: str
+    tone: Tone = Tone.NEUTRAL
+    note: str = ""
+    """Shown muted after the text (e.g. what an update changes)."""
+
+
+@dataclass(frozen=True)
+class DetailSection:
+    """A titled block of lines a domain adds to its entities' detail view (e.g. a plan diff)."""
+
+    title: str
+    lines: list[DetailLine] = field(default_factory=list)
+    empty: str = "none"
+    """Shown when there are no lines."""
 
 
 class Entity(BaseModel):
@@ -38,6 +60,10 @@ class Entity(BaseModel):
     last_error: str | None = None
     progress: Progress | None = None
     """Exact progress from the `progress` query (details, and rows asked for as `live`)."""
+
+    def detail_sections(self) -> list[DetailSection]:
+        """Blocks the detail view shows below the overview (none unless the domain adds some)."""
+        return []
 
     @classmethod
     def domain_field_names(cls) -> list[str]:

@@ -11,25 +11,15 @@ from __future__ import annotations
 import string
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from enum import StrEnum
 from functools import cached_property
 from typing import Any
 
 from pydantic import BaseModel, create_model
 
 from backend.domain.entities import Entity
+from backend.domain.tones import Tone
 
-
-class Tone(StrEnum):
-    """What a status or value means, so every view colours it the same way."""
-
-    NEUTRAL = "neutral"
-    WORKING = "working"
-    WAITING = "waiting"
-    GOOD = "good"
-    ENDED = "ended"
-    BAD = "bad"
-    NOTABLE = "notable"
+__all__ = ["Tone"]
 
 
 @dataclass(frozen=True)

@@ -6,5 +6,5 @@ for the worker), and its workflow, activities and providers. Adding a domain mea
 package and adding its name below; no platform file changes.
 """
 
-DOMAINS: tuple[str, ...] = ("labs", "tenants")
+DOMAINS: tuple[str, ...] = ("labs", "tenants", "infra")
 """The domain packages under `backend.domains`, in the order their views are listed."""

@@ -22,6 +22,7 @@ import uvicorn
 from temporalio.client import Client
 
 from backend.api.app import create_app
+from backend.api.codec import cors_origins
 from backend.api.context import ApiContext
 from backend.config import (
     DEFAULT_API_PORT,
@@ -32,6 +33,8 @@ from backend.config import (
 )
 from backend.providers.status import ApiStatusSink, StatusSink
 from backend.runtime.api_url import forget_api_url, read_api_url, write_api_url
+from backend.runtime.codec import encryption_codec
+from backend.runtime.codec_keys import load_keyring
 from backend.runtime.components import (
     Services,
     build_registrars,
@@ -112,9 +115,18 @@ async def run_backend(
     if os.environ.get("FLIGHTDECK_EMBEDDED_CHILD") == "1":
         watch_parent(loop, stop)
 
+    keyring = load_keyring(settings)
+    if keyring is not None:
+        log.info(
+            "payload encryption on: encrypting with key %s (key ring %s)",
+            keyring.current,
+            ", ".join(keyring.keys),
+        )
     async with contextlib.AsyncExitStack() as exits:
         target = await exits.enter_async_context(temporal_target(settings, temporal))
-        client = await connect(target, wait_seconds=30.0 if temporal.embedded else 8.0)
+        client = await connect(
+            target, keyring=keyring, wait_seconds=30.0 if temporal.embedded else 8.0
+        )
         services = await build_services(settings, client) if api else None
         if services is not None:
             exits.push_async_callback(services.database.close)
@@ -182,9 +194,14 @@ async def _serve(
                 temporal_address=target.address,
                 temporal_ui=settings.temporal_ui_url,
             )
-            config = uvicorn.Config(
-                create_app(context), log_config=None, access_log=False, lifespan="off"
+            app = create_app(
+                context,
+                codec=encryption_codec(client.data_converter),
+                codec_origins=cors_origins(
+                    (settings.temporal_ui_url, target.ui_url), settings.codec_cors_origins
+                ),
             )
+            config = uvicorn.Config(app, log_config=None, access_log=False, lifespan="off")
             server = _QuietSignalsServer(config)
             running.append(asyncio.create_task(server.serve(sockets=[sock]), name="api"))
             while not server.started:
@@ -234,7 +251,9 @@ async def temporal_target(
     how = "started" if info.owned else "reusing"
     log.info("embedded Temporal dev server %s at %s", how, info.address)
     try:
-        yield TemporalTarget(address=info.address, namespace=info.namespace, connect_args={})
+        yield TemporalTarget(
+            address=info.address, namespace=info.namespace, connect_args={}, ui_url=info.ui_url
+        )
     finally:
         if info.owned:
             await asyncio.to_thread(server.stop)

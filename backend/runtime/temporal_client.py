@@ -2,7 +2,8 @@
 
 Uses temporalio's `envconfig` (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY,
 TEMPORAL_TLS*, TEMPORAL_PROFILE, TEMPORAL_CONFIG_FILE), with Flightdeck's defaults for what is
-unset, and the pydantic data converter so workflow payloads are Flightdeck's domain models.
+unset, and the pydantic data converter so workflow payloads are Flightdeck's domain models
+(encrypted when payload encryption keys are configured: `backend/runtime/codec.py`).
 """
 
 from __future__ import annotations
@@ -14,11 +15,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.envconfig import ClientConfigProfile
 from temporalio.service import RPCError
 
 from backend.config import DEFAULT_NAMESPACE, ConfigError
+from backend.runtime.codec import data_converter
+from backend.runtime.codec_keys import KeyRing
 
 DEFAULT_ADDRESS = "127.0.0.1:7233"
 
@@ -30,6 +32,8 @@ class TemporalTarget:
     address: str
     namespace: str
     connect_args: Mapping[str, Any]
+    ui_url: str | None = None
+    """This server's web UI, when known (the embedded dev server's, if it runs one)."""
 
     @property
     def uses_tls(self) -> bool:
@@ -51,8 +55,14 @@ def resolve_target(
     return TemporalTarget(address=address, namespace=namespace, connect_args=args)
 
 
-async def connect(target: TemporalTarget, *, wait_seconds: float = 30.0) -> Client:
-    """Connect, retrying for `wait_seconds` (the server may be starting); ConfigError on failure."""
+async def connect(
+    target: TemporalTarget, *, keyring: KeyRing | None = None, wait_seconds: float = 30.0
+) -> Client:
+    """Connect, retrying for `wait_seconds` (the server may be starting); ConfigError on failure.
+
+    With a `keyring`, every payload the client (and any worker built on it) writes is encrypted,
+    and every encrypted payload it reads is decrypted."""
+    converter = data_converter(keyring)
     deadline = time.monotonic() + wait_seconds
     delay = 0.2
     while True:
@@ -60,7 +70,7 @@ async def connect(target: TemporalTarget, *, wait_seconds: float = 30.0) -> Clie
             return await Client.connect(
                 target.address,
                 namespace=target.namespace,
-                data_converter=pydantic_data_converter,
+                data_converter=converter,
                 **target.connect_args,
             )
         except (RuntimeError, RPCError) as err:

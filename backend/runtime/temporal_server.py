@@ -14,6 +14,9 @@ Facts about the Temporal CLI 1.9.1 this module relies on:
   attribute is added with `temporal operator search-attribute create` (adding one that already
   exists with the same type succeeds; with another type it fails, reported here as an error).
 - Adding search attributes is not exposed by the HTTP API (the POST answers 501), hence the CLI.
+- `--ui-codec-endpoint URL` makes the web UI's pages (in the browser, cross-origin) POST
+  payloads to `URL/decode` to show them decoded. The URL is part of the command line, so it is
+  visible to local users (`ps`), as it is to anyone who opens the UI; it is kept out of the log.
 """
 
 from __future__ import annotations
@@ -160,6 +163,7 @@ class EmbeddedTemporalServer:
         ui_port: int | None = None,
         headless: bool = False,
         search_attributes: Mapping[str, str] = _NO_SEARCH_ATTRIBUTES,
+        ui_codec_endpoint: str | None = None,
     ) -> None:
         if not namespace:
             raise ValueError("namespace must not be empty")
@@ -179,6 +183,7 @@ class EmbeddedTemporalServer:
         self._ui_port = ui_port
         self._headless = headless
         self._search_attributes = dict(search_attributes)
+        self._ui_codec_endpoint = ui_codec_endpoint
         self._process: subprocess.Popen[bytes] | None = None
         self._info: TemporalServerInfo | None = None
 
@@ -186,6 +191,12 @@ class EmbeddedTemporalServer:
     def state_file(self) -> Path:
         """The state file describing the running server (`state_dir/server.json`)."""
         return self._state_dir / STATE_FILE_NAME
+
+    @property
+    def ui_codec_endpoint(self) -> str | None:
+        """The codec server the web UI decodes payloads with (given when this instance starts
+        the server; a reused server keeps the one it was started with)."""
+        return None if self._headless else self._ui_codec_endpoint
 
     @property
     def info(self) -> TemporalServerInfo | None:
@@ -262,7 +273,10 @@ class EmbeddedTemporalServer:
         command = self._command(cli, port, ui_port, http_port)
         with self._log_path.open("ab") as log:
             stamp = dt.datetime.now().astimezone().isoformat(timespec="seconds")
-            log.write(f"\n=== {stamp} flightdeck starts: {shlex.join(command)}\n".encode())
+            shown = shlex.join(command)
+            if self._ui_codec_endpoint:
+                shown = shown.replace(self._ui_codec_endpoint, "<codec endpoint>")
+            log.write(f"\n=== {stamp} flightdeck starts: {shown}\n".encode())
             log.flush()
             log_offset = log.tell()
             try:
@@ -312,6 +326,8 @@ class EmbeddedTemporalServer:
             command.append("--headless")
         else:
             command += ["--ui-ip", LOOPBACK, "--ui-port", str(ui_port), "--ui-disable-news-fetch"]
+            if self._ui_codec_endpoint:
+                command += ["--ui-codec-endpoint", self._ui_codec_endpoint]
         command += ["--namespace", self._namespace, "--db-filename", str(self._db_path)]
         for name, kind in self._search_attributes.items():
             command += ["--search-attribute", f"{name}={kind}"]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from temporalio.common import SearchAttributeKey
@@ -18,7 +18,7 @@ AWAITING = SearchAttributeKey.for_keyword(names.AWAITING)
 ALL_KEYS = (KIND, ENTITY, PHASE, PERCENT, AWAITING)
 
 
-_FACTORIES = {
+_FACTORIES: dict[str, Callable[[str], SearchAttributeKey[Any]]] = {
     "Keyword": SearchAttributeKey.for_keyword,
     "Text": SearchAttributeKey.for_text,
     "Int": SearchAttributeKey.for_int,

@@ -12,6 +12,8 @@ from pathlib import Path
 
 from temporalio.testing import WorkflowEnvironment
 
+from backend.domain.catalog import all_specs
+
 API_READY = "Flightdeck API ready at "
 WORKER_READY = "Flightdeck worker ready on "
 
@@ -25,12 +27,11 @@ def flightdeck_env(
     env.update(
         TEMPORAL_ADDRESS=dev_env.client.service_client.config.target_host,
         TEMPORAL_NAMESPACE="flightdeck",
-        TEMPORAL_LABS_TASK_QUEUE=queue,
-        TEMPORAL_TENANTS_TASK_QUEUE=queue,
         FLIGHTDECK_DATA_DIR=str(data_dir),
         FLIGHTDECK_SANDBOX_STEP_SECONDS="0",
         PYTHONUNBUFFERED="1",
     )
+    env.update({spec.task_queue_env: queue for spec in all_specs()})
     env.update(extra)
     return env
 

@@ -17,6 +17,9 @@ from backend.domain.audit import ActionResult, AuditEntry, AuditOutcome, AuditSo
 from backend.domain.entities import Entity, NeedItem, NeedsList
 from backend.domain.entity import EntitySpec
 from backend.domain.progress import Awaiting, Decision, Progress, Step, StepState
+from backend.domains.infra.model import InfraRun, InfraStatus, PlanLine, PlanView
+from backend.domains.infra.plan import ChangeAction, PlanSummary, PolicyResult
+from backend.domains.infra.spec import SPEC as INFRA_SPEC
 from backend.domains.labs.model import Lab, LabSeverity, LabStatus
 from backend.domains.labs.spec import SPEC as LAB_SPEC
 from backend.domains.tenants.model import Tenant, TenantPlan, TenantRegion, TenantStatus
@@ -31,7 +34,7 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
-SPECS: tuple[EntitySpec, ...] = (LAB_SPEC, TENANT_SPEC)
+SPECS: tuple[EntitySpec, ...] = (LAB_SPEC, TENANT_SPEC, INFRA_SPEC)
 
 LAB_STEPS = (
     "LockLab",
@@ -344,6 +347,120 @@ def sample_tenants() -> list[Entity]:
     ]
 
 
+INFRA_STEPS = (
+    "terraform_init",
+    "terraform_plan",
+    "evaluate_policy",
+    "human_approval",
+    "terraform_apply",
+    "terraform_show",
+)
+ADMIN_POLICY = PolicyResult(
+    id="no-admin-principals",
+    passed=False,
+    message="temporalcloud_user.breakglass grants admin access; admin principals need approval",
+    resources=["temporalcloud_user.breakglass"],
+)
+TAGS_POLICY = PolicyResult(
+    id="required-tags", passed=True, message="namespaces carry owner and environment tags"
+)
+
+
+def make_infra_run(
+    run_id: str,
+    name: str,
+    status: InfraStatus,
+    *,
+    percent: int,
+    directory: str = "namespace",
+    policy: list[PolicyResult] | None = None,
+    awaiting: Awaiting | None = None,
+    outputs: dict[str, Any] | None = None,
+    age: timedelta = timedelta(minutes=6),
+) -> InfraRun:
+    """An infra run as the API returns it, with a two-line plan."""
+    created = now() - age
+    final = status in (InfraStatus.APPLIED, InfraStatus.REJECTED, InfraStatus.FAILED)
+    accepts = [] if final else (["approve", "deny", "cancel"] if awaiting else ["cancel"])
+    if awaiting is not None:
+        current: StepState | None = StepState.WAITING
+    else:
+        current = None if final else StepState.RUNNING
+    policy = policy if policy is not None else [TAGS_POLICY]
+    failed = [r for r in policy if not r.passed]
+    return InfraRun(
+        id=run_id,
+        kind="infra-run",
+        name=name,
+        requested_by="dana",
+        status=status,
+        directory=directory,
+        variables={"environment": "prod"},
+        runner="sandbox",
+        plan=PlanView(
+            summary=PlanSummary(add=1, change=1),
+            digest="d1",
+            changes=[
+                PlanLine(address="temporalcloud_user.breakglass", action=ChangeAction.CREATE),
+                PlanLine(
+                    address="temporalcloud_namespace.payments",
+                    action=ChangeAction.UPDATE,
+                    changed={"retention_days": ["30", "60"]},
+                ),
+            ],
+        ),
+        changes="+1 ~1 -0",
+        policy_engine="rules",
+        policy=policy,
+        policy_verdict=f"{len(failed)} failed" if failed else "passed",
+        outputs=outputs or {},
+        workflow_id=f"infra-run-{run_id}",
+        created_at=created,
+        updated_at=now(),
+        percent=percent,
+        awaiting=awaiting,
+        accepts=accepts,
+        progress=Progress(
+            phase=status.value,
+            percent=percent,
+            steps=steps_for(INFRA_STEPS, created, percent, current=current),
+            awaiting=awaiting,
+            accepts=accepts,
+            done=final,
+        ),
+    )
+
+
+def sample_infra_runs() -> list[Entity]:
+    """Infra runs: one held by a policy failure, one applied (tests that want them add them,
+    so the labs' and tenants' tests keep their Needs-you list)."""
+    return [
+        make_infra_run(
+            "ir-1",
+            "payments-admin",
+            InfraStatus.AWAITING_APPROVAL,
+            percent=40,
+            directory="admin-user",
+            policy=[ADMIN_POLICY, TAGS_POLICY],
+            awaiting=Awaiting(
+                kind="approval",
+                since=now() - timedelta(minutes=4),
+                request_id="approval-1",
+                prompt="Policy failed: no-admin-principals. Approve the apply anyway, or deny"
+                " it, with a reason",
+            ),
+        ),
+        make_infra_run(
+            "ir-2",
+            "payments-ns",
+            InfraStatus.APPLIED,
+            percent=100,
+            outputs={"namespace_id": "temporalcloud_namespace-payments-3f2a"},
+            age=timedelta(hours=1),
+        ),
+    ]
+
+
 def sample_audit() -> list[AuditEntry]:
     """Recorded actions, oldest first (the API answers newest first)."""
     at = now() - timedelta(minutes=30)
@@ -404,7 +521,11 @@ class FakeApi:
 
     router: respx.MockRouter
     entities: dict[str, list[Entity]] = field(
-        default_factory=lambda: {"labs": sample_labs(), "tenants": sample_tenants()}
+        default_factory=lambda: {
+            "labs": sample_labs(),
+            "tenants": sample_tenants(),
+            "infra-runs": [],
+        }
     )
     audit_entries: list[AuditEntry] = field(default_factory=sample_audit)
     reachable: bool = True

@@ -78,7 +78,7 @@ async def test_an_unknown_view_is_named_and_escape_closes_the_line(
         await pilot.press("colon", "x", "y", "z", "enter")
         await settle(pilot)
         [note] = app.notes_with("No view called 'xyz'")
-        assert "needs, labs, tenants, audit" in note.message
+        assert "needs, labs, tenants, infra-runs, audit" in note.message
         assert isinstance(app.screen, CommandLineScreen)
         await pilot.press("escape")
         await settle(pilot)

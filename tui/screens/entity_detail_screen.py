@@ -21,6 +21,7 @@ from tui.time_format import utc_now
 from tui.widgets.audit_table import AuditTable
 from tui.widgets.connection_status import ConnectionStatus
 from tui.widgets.decisions_table import DecisionsTable
+from tui.widgets.detail_sections import DetailSections
 from tui.widgets.entity_overview import EntityOverview
 from tui.widgets.steps_table import StepsTable
 
@@ -53,6 +54,7 @@ class EntityDetailScreen(PollingScreen):
         yield Header()
         with VerticalScroll(id="detail"):
             yield EntityOverview(self.spec, id="overview")
+            yield DetailSections(id="sections")
             yield Label("Steps", classes="section-title")
             yield StepsTable(id="steps", classes="section-table", cursor=False)
             yield Label("Decisions", classes="section-title")
@@ -83,6 +85,7 @@ class EntityDetailScreen(PollingScreen):
         self.entity = entity
         self.title = f"Flightdeck ▸ {self.spec.plural} ▸ {entity.name}"
         self.query_one(EntityOverview).entity = entity
+        self.query_one(DetailSections).sections = entity.detail_sections()
         progress = entity.progress
         self.query_one(StepsTable).show_steps(progress.steps if progress else [], now)
         self.query_one(DecisionsTable).show_decisions(progress.decisions if progress else [], now)

@@ -34,6 +34,8 @@ def attribute_text(value: Any, now: datetime) -> str:
         return "yes" if value else "no"
     if isinstance(value, datetime):
         return format_clock(value, now)
+    if isinstance(value, dict):
+        return ", ".join(f"{key}={item}" for key, item in value.items()) or "—"
     return str(value)
 
 

@@ -5,6 +5,9 @@ and the API (the plan summary and policy results are part of an infra run's reco
 
 from __future__ import annotations
 
+import hashlib
+import json
+from collections.abc import Iterable
 from enum import StrEnum
 from typing import Any
 
@@ -136,3 +139,27 @@ class Outputs(BaseModel):
     values: dict[str, Any] = Field(default_factory=dict)
     sensitive: list[str] = Field(default_factory=list)
     """Names whose values are sensitive (shown masked)."""
+
+
+def plan_digest(changes: Iterable[ResourceChange]) -> str:
+    """sha256 of the effective changes (address, action, after) as canonical JSON, in address
+    order: what `Plan.digest` holds, the same for every runner and for the same change set."""
+    effective = sorted((c for c in changes if c.action not in _NO_EFFECT), key=lambda c: c.address)
+    canonical = "[" + ",".join(_canonical(c) for c in effective) + "]"
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def unapproved_changes(current: Iterable[ResourceChange], approved: Plan) -> list[ResourceChange]:
+    """The effective changes of `current` that `approved` does not hold with the same address,
+    action and after: empty when applying `current` carries out (part of) the approved plan."""
+    allowed = {_canonical(c) for c in approved.effective}
+    return [c for c in current if c.action not in _NO_EFFECT and _canonical(c) not in allowed]
+
+
+_NO_EFFECT = (ChangeAction.NOOP, ChangeAction.READ)
+
+
+def _canonical(change: ResourceChange) -> str:
+    """A change's address, action and after as canonical JSON (sorted keys, no spaces)."""
+    fields = {"address": change.address, "action": change.action.value, "after": change.after}
+    return json.dumps(fields, sort_keys=True, separators=(",", ":"), default=str)
