@@ -3,6 +3,7 @@ and validation errors as one line about one field."""
 
 from __future__ import annotations
 
+from backend.domains.infra.model import CreateInfraRun
 from backend.domains.labs.model import CancelLab, CreateLab, ReviewDecision, ReviewLab
 from backend.domains.tenants.model import CreateTenant, DeprovisionTenant, TenantPlan
 from tui.form_fields import (
@@ -86,3 +87,23 @@ def test_build_says_what_is_wrong_about_which_field() -> None:
     assert isinstance(too_big, FormProblem) and too_big.field == "ttl_hours"
     review = build(ReviewLab, form_fields(ReviewLab), {"decision": None}, {"reviewer": "c"})
     assert review == FormProblem("decision", "decision: choose one")
+
+
+def test_a_mapping_field_is_typed_as_name_value_pairs() -> None:
+    fields = form_fields(CreateInfraRun)
+    kinds = {f.name: f.kind for f in fields}
+    assert kinds["variables"] == "mapping" and kinds["approval_timeout_minutes"] == "int"
+    entered = {"name": "ns", "directory": "namespace", "require_approval": False}
+    built = build(
+        CreateInfraRun, fields, {**entered, "variables": "environment=prod, region = eu"}, {}
+    )
+    assert isinstance(built, CreateInfraRun)
+    assert built.variables == {"environment": "prod", "region": "eu"}
+    empty = build(CreateInfraRun, fields, {**entered, "variables": ""}, {})
+    assert isinstance(empty, CreateInfraRun) and empty.variables == {}
+    problem = build(CreateInfraRun, fields, {**entered, "variables": "environment"}, {})
+    assert problem == FormProblem(
+        "variables", "variables: 'environment' is not name=value (write name=value, name=value)"
+    )
+    twice = build(CreateInfraRun, fields, {**entered, "variables": "a=1, a=2"}, {})
+    assert isinstance(twice, FormProblem) and "a is given twice" in twice.message
