@@ -68,18 +68,18 @@ def refusal(spec: EntitySpec, action: ActionSpec, target: ActionTarget) -> str |
         if not action.allowed_statuses or target.status in action.allowed_statuses:
             return None
         needs = ", ".join(sorted(action.allowed_statuses))
-        return f"{spec.kind} {target.name} is {target.status}: {what} needs {needs}"
+        return f"{spec.noun} {target.name} is {target.status}: {what} needs {needs}"
     if action.name in target.accepts:
         return None
-    reason = f"{spec.kind} {target.name} is {target.status}: {what} is not possible now"
+    reason = f"{spec.noun} {target.name} is {target.status}: {what} is not possible now"
     possible = [a.label.lower() for a in spec.actions if a.name in target.accepts]
     return f"{reason} (it takes: {', '.join(possible)})" if possible else reason
 
 
 def confirmation(spec: EntitySpec, action: ActionSpec, target: ActionTarget) -> str:
     """The question a destructive action asks, with the entity's name and kind filled in."""
-    text = action.confirm or f"{action.label} {spec.kind} {{name}}?"
-    return fill(text, {"name": target.name, "kind": spec.kind})
+    text = action.confirm or f"{action.label} {spec.noun} {{name}}?"
+    return fill(text, {"name": target.name, "kind": spec.noun})
 
 
 def outcome_severity(result: ActionResult) -> SeverityLevel:

@@ -170,6 +170,16 @@ class EntitySpec:
             if (action.signal is None) == (action.start is None):
                 raise ValueError(f"{self.kind}.{action.name}: give exactly one of signal / start")
 
+    @property
+    def noun(self) -> str:
+        """The kind as people read it (`infra run`)."""
+        return self.kind.replace("-", " ").replace("_", " ")
+
+    @property
+    def a_noun(self) -> str:
+        """The noun with its article (`a lab`, `an infra run`)."""
+        return f"{'an' if self.noun[:1] in 'aeiou' else 'a'} {self.noun}"
+
     def workflow_id(self, entity_id: str) -> str:
         """The id of the entity's workflow (one at a time per entity)."""
         return f"{self.kind}-{entity_id}"

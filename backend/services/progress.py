@@ -119,8 +119,9 @@ class ProgressReader:
             if pending.activity_type.name != running.name:
                 continue
             if pending.heartbeat_details.payloads and running.heartbeats:
-                details = self._client.data_converter.payload_converter.from_payloads(
-                    pending.heartbeat_details.payloads
+                # Through the whole data converter: heartbeat details may be encrypted.
+                details = await self._client.data_converter.decode(
+                    list(pending.heartbeat_details.payloads)
                 )
                 beat = details[0] if details else None
                 if isinstance(beat, dict) and beat.get("total"):

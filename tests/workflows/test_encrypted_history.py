@@ -6,7 +6,9 @@ from __future__ import annotations
 import base64
 import uuid
 from datetime import timedelta
+from pathlib import Path
 
+import yaml
 from pydantic import BaseModel
 from temporalio import activity, workflow
 from temporalio.api.enums.v1 import EventType
@@ -14,9 +16,11 @@ from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
+from backend.domains.infra.model import CreateInfraRun, InfraStatus, InfraStep
 from backend.runtime.codec import ENCODING, KEY_ID_METADATA
 from backend.runtime.codec_keys import KeyRing
 from backend.runtime.temporal_client import TemporalTarget, connect
+from tests.stack import eventually, platform_stack
 
 SECRET = "hunter2-launch-code"
 KEYS = ["k1:" + base64.b64encode(b"1" * 32).decode()]
@@ -79,3 +83,48 @@ async def test_history_holds_ciphertext_and_the_keyed_client_reads_plaintext(
     assert SECRET.encode() not in stored.data
     every_event = b"".join(event.SerializeToString() for event in history.events)
     assert SECRET.encode() not in every_event  # activity input and result, workflow result
+
+
+async def test_an_infra_run_works_encrypted_end_to_end(
+    dev_env: WorkflowEnvironment, tmp_path: Path, task_queue: str
+) -> None:
+    """Every Flightdeck worker and the API's client encrypt: an infra run's variables are
+    ciphertext in history, and its live progress (heartbeat details) still reads."""
+    target = TemporalTarget(
+        address=dev_env.client.service_client.config.target_host,
+        namespace="flightdeck",
+        connect_args={},
+    )
+    keyed = await connect(target, keyring=KeyRing.parse(KEYS, source="test keys"), wait_seconds=5)
+    directory = tmp_path / "config"
+    directory.mkdir()
+    users = [
+        {"type": "temporalcloud_user", "name": f"u{i}", "attributes": {"email": "${var.owner}"}}
+        for i in range(6)
+    ]
+    (directory / "resources.yaml").write_text(
+        yaml.safe_dump({"variables": {"owner": {}}, "resources": users})
+    )
+    async with platform_stack(keyed, tmp_path, task_queue, step_seconds=0.3) as stack:
+        run = await stack.service("infra-run").create(
+            CreateInfraRun(
+                name="secret",
+                directory=str(directory),
+                variables={"owner": SECRET},
+                requested_by="alice",
+            )
+        )
+        moving = await eventually(
+            lambda: stack.service("infra-run").get(run.id),
+            lambda r: (
+                r.progress is not None
+                and any(
+                    s.name == InfraStep.APPLY and "/6" in (s.detail or "") for s in r.progress.steps
+                )
+            ),
+        )
+        assert moving.status == InfraStatus.APPLYING
+        await stack.wait_status("infra-run", run.id, InfraStatus.APPLIED)
+    history = await dev_env.client.get_workflow_handle(run.workflow_id).fetch_history()
+    every_event = b"".join(event.SerializeToString() for event in history.events)
+    assert SECRET.encode() not in every_event

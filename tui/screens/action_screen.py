@@ -41,7 +41,7 @@ class ActionScreen(FormDialog[ActionResult]):
         self.verb = "confirm" if action.destructive else "send"
 
     def dialog_title(self) -> Text:
-        return Text(f"{self.action.label} · {self.spec.kind} {self.target.name}")
+        return Text(f"{self.action.label} · {self.spec.noun} {self.target.name}")
 
     def dialog_body(self) -> RenderableType | None:
         parts: list[RenderableType] = []
@@ -74,7 +74,7 @@ class ActionScreen(FormDialog[ActionResult]):
         )
 
     async def send(self, request: BaseModel) -> None:
-        title = f"{self.action.label} {self.spec.kind} {self.target.name}"
+        title = f"{self.action.label} {self.spec.noun} {self.target.name}"
         try:
             result = await self.session.client.act(self.spec, self.action, self.target.id, request)
         except FlightdeckError as exc:

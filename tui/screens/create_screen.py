@@ -23,7 +23,7 @@ class CreateScreen(FormDialog[Entity]):
         self.spec = spec
 
     def dialog_title(self) -> Text:
-        return Text(f"New {self.spec.kind}")
+        return Text(f"New {self.spec.noun}")
 
     def make_form(self) -> ModelForm:
         return ModelForm(
@@ -37,11 +37,11 @@ class CreateScreen(FormDialog[Entity]):
             self.report(exc)
             self.notify(
                 exc.message,
-                title=f"{self.spec.kind} not created",
+                title=f"{self.spec.noun} not created",
                 severity="error",
                 markup=False,
             )
             return
         self.report(None)
-        self.notify(f"{self.spec.kind} {entity.name} created", markup=False)
+        self.notify(f"{self.spec.noun} {entity.name} created", markup=False)
         self.dismiss(entity)

@@ -69,7 +69,7 @@ class EntityDetailScreen(PollingScreen):
             self._show(self.entity)
 
     def load_failed_title(self) -> str:
-        return f"{self.spec.kind} {self.entity_id} not refreshed"
+        return f"{self.spec.noun} {self.entity_id} not refreshed"
 
     async def load(self) -> None:
         client = self.session.client

@@ -85,7 +85,7 @@ class EntityListScreen(PollingScreen):
         if waiting:
             parts.append(f"{waiting} waiting for a person")
         if not entities and self.status_filter is None:
-            parts.append(f"none yet — press n to create a {self.spec.kind}")
+            parts.append(f"none yet — press n to create {self.spec.a_noun}")
         elif not entities:
             parts.append("none with this status — press s for the next filter")
         self.query_one("#list-heading", Static).update(Text(" · ".join(parts)))
@@ -122,7 +122,7 @@ class EntityListScreen(PollingScreen):
         if action is None:
             return
         if entity is None:
-            self.notify(f"No {self.spec.kind} selected", severity="warning", markup=False)
+            self.notify(f"No {self.spec.noun} selected", severity="warning", markup=False)
             return
         target = ActionTarget.of_entity(entity)
         open_action(self, self.session, self.spec, action, target, self._after_action)

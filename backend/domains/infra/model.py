@@ -68,10 +68,7 @@ Directory = Annotated[
         strip_whitespace=True, min_length=1, max_length=255, pattern=r"^[^\x00-\x1f\x7f]+$"
     ),
     AfterValidator(_safe_directory),
-    Field(
-        description="The configuration directory: relative to the infra root (e.g. `namespace`),"
-        " or absolute"
-    ),
+    Field(description="Configuration directory, under the infra root (e.g. namespace) or absolute"),
 ]
 VariableName = Annotated[
     str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z_][A-Za-z0-9_-]*$")
@@ -88,7 +85,7 @@ def _few(value: dict[str, str]) -> dict[str, str]:
 Variables = Annotated[
     dict[VariableName, VariableValue],
     AfterValidator(_few),
-    Field(description="Terraform variables, e.g. `environment=prod, region=aws-us-east-1`"),
+    Field(description="Terraform variables: name=value, name=value"),
 ]
 
 
@@ -107,7 +104,7 @@ class CreateInfraRun(BaseModel):
         default=None,
         ge=1,
         le=60 * 24 * 30,
-        description="End the run as expired when nobody decides within this many minutes",
+        description="Minutes to wait for a decision before the run expires",
     )
     requested_by: Annotated[Actor | None, ACTOR] = None
 

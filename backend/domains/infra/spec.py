@@ -139,7 +139,7 @@ SPEC = EntitySpec(
         ("directory", "directory"),
         ("variables", "variables"),
         ("runner", "runner"),
-        ("approval", "require_approval"),
+        ("approval required", "require_approval"),
         ("decision", "decision_reason"),
     ),
     search_attributes={PROVISION_STATUS: "Text", TF_DIRECTORY: "Text"},
