@@ -124,6 +124,27 @@ async def seed_stuck_tenant(api: httpx.AsyncClient) -> None:
     await until(awaiting, lambda a: a is not None, limit=180)
 
 
+async def seed_infra_runs(api: httpx.AsyncClient) -> None:
+    """An infra run that applied, and one held by a policy failure (an admin user in prod)."""
+    applied = await create(api, "infra-runs", {"name": "payments-ns", "directory": "namespace"})
+    held = await create(
+        api,
+        "infra-runs",
+        {
+            "name": "platform-admin",
+            "directory": "admin-user",
+            "variables": {"environment": "prod"},
+        },
+    )
+
+    async def both() -> bool:
+        first = await entity(api, "infra-runs", applied)
+        second = await entity(api, "infra-runs", held)
+        return first["status"] == "applied" and second["status"] == "awaiting_approval"
+
+    await until(both, lambda done: done, 90)
+
+
 async def seed_late_lab(url: str, token: str) -> None:
     """A lab created just before the labs picture, so it is still provisioning in it."""
     async with api_client(url, token) as api:
@@ -159,7 +180,7 @@ async def shoot(url: str, token: str, *, tenants: bool) -> list[Path]:
             tables = app.screen.query(kind)
             return tables.first().row_count if tables else 0
 
-        await settle_until(lambda: rows(NeedsTable) >= (2 if tenants else 1))
+        await settle_until(lambda: rows(NeedsTable) >= (3 if tenants else 2))
         save("needs")
 
         await seed_late_lab(url, token)
@@ -195,6 +216,18 @@ async def shoot(url: str, token: str, *, tenants: bool) -> list[Path]:
             await settle_until(lambda: rows(EntityTable) >= 2)
             save("tenants")
 
+        app.open_view("infra-runs")
+        await settle_until(lambda: rows(EntityTable) >= 2)
+        table = app.screen.query_one(EntityTable)
+        table.select_key(next(e.id for e in table.entities if e.name == "platform-admin"))
+        await pilot.pause(0.3)
+        save("infra-runs")
+        await pilot.press("enter")
+        await settle_until(lambda: (app.screen.title or "").endswith("platform-admin"))
+        save("infra-detail")
+        await pilot.press("escape")
+        await pilot.pause(0.3)
+
         app.open_view("audit")
         await pilot.pause(1.0)
         save("audit")
@@ -216,6 +249,7 @@ async def seed(url: str, token: str, *, tenants: bool) -> None:
     """What the first backend (no faults) makes."""
     async with api_client(url, token) as api:
         await seed_labs(api)
+        await seed_infra_runs(api)
         if tenants:
             await seed_active_tenant(api)
 
