@@ -17,7 +17,11 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from temporalio.api.common.v1 import Payload
 from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.converter import DataConverter, PayloadCodec
+from temporalio.converter import (
+    DataConverter,
+    DefaultFailureConverterWithEncodedAttributes,
+    PayloadCodec,
+)
 
 from backend.runtime.codec_keys import KeyRing
 
@@ -98,7 +102,12 @@ def data_converter(keyring: KeyRing | None) -> DataConverter:
     """The pydantic data converter, encrypting payloads when a key ring is configured."""
     if keyring is None:
         return pydantic_data_converter
-    return dataclasses.replace(pydantic_data_converter, payload_codec=EncryptionCodec(keyring))
+    # Failure messages and stack traces are encrypted too (terraform errors can quote values).
+    return dataclasses.replace(
+        pydantic_data_converter,
+        payload_codec=EncryptionCodec(keyring),
+        failure_converter_class=DefaultFailureConverterWithEncodedAttributes,
+    )
 
 
 def encryption_codec(converter: DataConverter) -> EncryptionCodec | None:

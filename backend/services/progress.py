@@ -16,10 +16,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from temporalio.api.failure.v1 import Failure
 from temporalio.client import Client, WorkflowQueryFailedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from backend.domain.progress import PROGRESS_QUERY, Progress, Step, StepState
+from backend.runtime.codec import CodecError
 
 log = logging.getLogger(__name__)
 
@@ -93,7 +95,7 @@ class ProgressReader:
                     PROGRESS_QUERY, result_type=Progress, rpc_timeout=QUERY_TIMEOUT
                 )
                 progress = await self._with_activity(workflow_id, progress)
-            except (WorkflowQueryFailedError, RPCError) as err:
+            except (WorkflowQueryFailedError, RPCError, CodecError) as err:
                 if isinstance(err, RPCError) and err.status == RPCStatusCode.NOT_FOUND:
                     return None
                 log.info("progress query of %s failed: %s", workflow_id, err)
@@ -120,9 +122,13 @@ class ProgressReader:
                 continue
             if pending.heartbeat_details.payloads and running.heartbeats:
                 # Through the whole data converter: heartbeat details may be encrypted.
-                details = await self._client.data_converter.decode(
-                    list(pending.heartbeat_details.payloads)
-                )
+                try:
+                    details = await self._client.data_converter.decode(
+                        list(pending.heartbeat_details.payloads)
+                    )
+                except CodecError as err:  # e.g. a worker already on a key this API lacks
+                    log.warning("heartbeat of %s not readable: %s", workflow_id, err)
+                    details = []
                 beat = details[0] if details else None
                 if isinstance(beat, dict) and beat.get("total"):
                     done, total = int(beat.get("done", 0)), int(beat["total"])
@@ -132,10 +138,20 @@ class ProgressReader:
             if pending.attempt > 1:
                 running.attempt = pending.attempt
                 if pending.HasField("last_failure") and pending.last_failure.message:
-                    error = pending.last_failure.message
+                    error = await self._failure_message(pending.last_failure)
                     running.detail = f"{running.detail or ''} retrying: {error}".strip()
                     progress.last_error = f"{running.name} attempt {pending.attempt - 1}: {error}"
         return progress
+
+    async def _failure_message(self, failure: Failure) -> str:
+        """A failure's message, decrypted when payload encryption encoded it."""
+        if not failure.HasField("encoded_attributes"):
+            return failure.message
+        try:
+            decoded = await self._client.data_converter.decode_failure(failure)
+        except CodecError as err:
+            return f"(encrypted failure: {err})"
+        return getattr(decoded, "message", None) or str(decoded)
 
 
 def _running_step(progress: Progress) -> Step | None:

@@ -71,14 +71,18 @@ class EntityWorkflow:
         long: bool = False,
         retry: RetryPolicy = DEFAULT_RETRY,
         detail: str | None = None,
+        start_to_close: timedelta | None = None,
     ) -> Any:
-        """Run the step's activity (named like the step unless `activity` says otherwise)."""
+        """Run the step's activity (named like the step unless `activity` says otherwise).
+
+        Short steps must finish within 30 s, long ones within 30 min or `start_to_close`; all
+        heartbeat, so a dead worker is noticed within the heartbeat timeout either way."""
         self.tracker.start(name, detail)
         return await workflow.execute_activity(
             activity or name,
             arg,
             result_type=result_type,
-            start_to_close_timeout=LONG_STEP if long else SHORT_STEP,
+            start_to_close_timeout=start_to_close or (LONG_STEP if long else SHORT_STEP),
             heartbeat_timeout=HEARTBEAT_TIMEOUT,
             retry_policy=retry,
             cancellation_type=WAIT,

@@ -88,8 +88,9 @@ async def test_history_holds_ciphertext_and_the_keyed_client_reads_plaintext(
 async def test_an_infra_run_works_encrypted_end_to_end(
     dev_env: WorkflowEnvironment, tmp_path: Path, task_queue: str
 ) -> None:
-    """Every Flightdeck worker and the API's client encrypt: an infra run's variables are
-    ciphertext in history, and its live progress (heartbeat details) still reads."""
+    """Every Flightdeck worker and the API's client encrypt: an infra run's variables and its
+    failures are ciphertext in history, and its live progress (heartbeat details, the last
+    failure of a retried step) still reads."""
     target = TemporalTarget(
         address=dev_env.client.service_client.config.target_host,
         namespace="flightdeck",
@@ -105,7 +106,9 @@ async def test_an_infra_run_works_encrypted_end_to_end(
     (directory / "resources.yaml").write_text(
         yaml.safe_dump({"variables": {"owner": {}}, "resources": users})
     )
-    async with platform_stack(keyed, tmp_path, task_queue, step_seconds=0.3) as stack:
+    async with platform_stack(
+        keyed, tmp_path, task_queue, step_seconds=0.3, faults="apply:1"
+    ) as stack:
         run = await stack.service("infra-run").create(
             CreateInfraRun(
                 name="secret",
@@ -123,8 +126,9 @@ async def test_an_infra_run_works_encrypted_end_to_end(
                 )
             ),
         )
-        assert moving.status == InfraStatus.APPLYING
+        assert moving.progress is not None and moving.progress.phase == InfraStatus.APPLYING
         await stack.wait_status("infra-run", run.id, InfraStatus.APPLIED)
     history = await dev_env.client.get_workflow_handle(run.workflow_id).fetch_history()
     every_event = b"".join(event.SerializeToString() for event in history.events)
     assert SECRET.encode() not in every_event
+    assert b"apply failed on attempt 1" not in every_event

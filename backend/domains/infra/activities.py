@@ -35,7 +35,7 @@ from backend.domains.infra.messages import (
     RunInput,
     ShowResult,
 )
-from backend.domains.infra.plan import ApplyResult, Plan
+from backend.domains.infra.plan import ApplyResult, Outputs, Plan
 from backend.domains.infra.providers import (
     InvalidConfiguration,
     PlanChanged,
@@ -46,6 +46,9 @@ from backend.domains.infra.providers import (
 )
 from backend.providers.faults import FaultPlan
 from backend.workflows.activity_steps import StepActivities, beat, raise_if_injected, step
+
+SENSITIVE = "(sensitive)"
+"""What a sensitive output shows instead of its value."""
 
 
 @dataclass
@@ -112,9 +115,15 @@ class InfraActivities(StepActivities):
 
     @step(SHOW_ACTIVITY, fault="show")
     async def terraform_show(self, run: RunInput) -> ShowResult:
-        """terraform output: what the apply produced."""
+        """terraform output: what the apply produced; sensitive values are masked here, so
+        they never reach Temporal's history."""
         with _runner_errors():
-            return ShowResult(outputs=await self._deps.runner.outputs(self.workspace(run)))
+            outputs = await self._deps.runner.outputs(self.workspace(run))
+        masked = {
+            name: SENSITIVE if name in outputs.sensitive else value
+            for name, value in outputs.values.items()
+        }
+        return ShowResult(outputs=Outputs(values=masked, sensitive=outputs.sensitive))
 
 
 @contextmanager

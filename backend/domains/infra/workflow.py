@@ -53,7 +53,7 @@ with workflow.unsafe.imports_passed_through():
         PlanLine,
         PlanView,
     )
-    from backend.domains.infra.plan import ApplyResult, ChangeAction, Outputs, Plan, PolicyReport
+    from backend.domains.infra.plan import ApplyResult, ChangeAction, Plan, PolicyReport
     from backend.domains.infra.spec import PROVISION_STATUS, TF_DIRECTORY
     from backend.workflows.activity_steps import INJECTED_INVALID
     from backend.workflows.entity_workflow import (
@@ -84,13 +84,14 @@ POLICY_RETRY = RetryPolicy(
     non_retryable_error_types=_FINAL_CONFIG,
 )
 APPLY_RETRY = RetryPolicy(
-    maximum_interval=timedelta(seconds=10),
-    maximum_attempts=100,
+    maximum_interval=timedelta(seconds=30),
+    maximum_attempts=10,
     non_retryable_error_types=[*_FINAL_CONFIG, PLAN_CHANGED],
 )
-"""Apply keeps trying (a provider API hiccup), but never applies a plan that changed."""
+"""Apply tries again after a provider hiccup, never after a refusal, never a changed plan."""
+APPLY_TIMEOUT = timedelta(hours=6)
+"""An apply may take hours (a database); a dead worker is still noticed by its heartbeat."""
 POLICY_TIMEOUT = timedelta(seconds=30)
-SENSITIVE = "(sensitive)"
 
 
 @workflow.defn(name=INFRA_WORKFLOW_TYPE)
@@ -221,7 +222,12 @@ class InfraProvisionWorkflow(EntityWorkflow):
 
         self._set_phase(InfraStatus.INITIALIZING)
         init: InitResult = await self.step(
-            InfraStep.INIT, run, activity=INIT_ACTIVITY, result_type=InitResult, retry=INIT_RETRY
+            InfraStep.INIT,
+            run,
+            activity=INIT_ACTIVITY,
+            result_type=InitResult,
+            long=True,  # a real init downloads providers
+            retry=INIT_RETRY,
         )
         tracker.fields["runner"] = init.runner
         tracker.complete(InfraStep.INIT, init.summary)
@@ -273,6 +279,7 @@ class InfraProvisionWorkflow(EntityWorkflow):
             long=True,
             retry=APPLY_RETRY,
             detail=f"0/{total} changes",
+            start_to_close=APPLY_TIMEOUT,
         )
         detail = f"{applied.applied}/{applied.total} changes applied"
         if applied.resumed_from:
@@ -282,7 +289,7 @@ class InfraProvisionWorkflow(EntityWorkflow):
         shown: ShowResult = await self.step(
             InfraStep.SHOW, run, activity=SHOW_ACTIVITY, result_type=ShowResult
         )
-        self._outputs = _shown_outputs(shown.outputs)
+        self._outputs = dict(shown.outputs.values)
         tracker.fields["outputs"] = self._outputs
         tracker.complete(InfraStep.SHOW, f"{len(self._outputs)} outputs")
         return InfraStatus.APPLIED, f"applied: {summary}"
@@ -357,10 +364,3 @@ def _policy_detail(report: PolicyReport) -> str:
     if failed:
         return f"{failed} of {total} rules failed ({report.engine})"
     return f"{total} rules passed ({report.engine})"
-
-
-def _shown_outputs(outputs: Outputs) -> dict[str, object]:
-    return {
-        name: SENSITIVE if name in outputs.sensitive else value
-        for name, value in outputs.values.items()
-    }
