@@ -6,8 +6,14 @@ from fastapi import APIRouter, Depends, Request
 
 from backend.api.auth import require_token
 from backend.api.context import ApiContext
-from backend.domain.status import ClaimRequest, ClaimResult, StatusAck, StatusReport
-from backend.providers.status import CLAIM_PATH, STATUS_PATH, EntityMissing
+from backend.domain.status import (
+    ClaimRequest,
+    ClaimResult,
+    RegisterRequest,
+    StatusAck,
+    StatusReport,
+)
+from backend.providers.status import CLAIM_PATH, REGISTER_PATH, STATUS_PATH, EntityMissing
 from backend.services.errors import NotFound
 
 router = APIRouter(tags=["internal"], dependencies=[Depends(require_token)])
@@ -29,5 +35,15 @@ async def claim_entity(claim: ClaimRequest, request: Request) -> ClaimResult:
     context: ApiContext = request.app.state.context
     try:
         return await context.status.claim(claim)
+    except EntityMissing as err:
+        raise NotFound(str(err)) from None
+
+
+@router.post(REGISTER_PATH)
+async def register_entity(registration: RegisterRequest, request: Request) -> ClaimResult:
+    """Create the entity of a workflow another workflow started; 404 for an unknown kind."""
+    context: ApiContext = request.app.state.context
+    try:
+        return await context.status.register(registration)
     except EntityMissing as err:
         raise NotFound(str(err)) from None

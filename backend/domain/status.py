@@ -55,3 +55,17 @@ class ClaimResult(BaseModel):
 
     granted: bool
     reason: str = ""
+
+
+class RegisterRequest(BaseModel):
+    """A workflow started by another workflow (a child) asks for an entity of its own, so it
+    is listed, awaited in Needs you and acted on like any other (idempotent)."""
+
+    kind: str
+    entity_id: str
+    name: str
+    requested_by: str
+    workflow_id: str
+    run_id: str = ""
+    parent_workflow_id: str | None = None
+    fields: dict[str, Any] = Field(default_factory=dict)

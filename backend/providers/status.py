@@ -10,10 +10,17 @@ from typing import Protocol
 
 import httpx
 
-from backend.domain.status import ClaimRequest, ClaimResult, StatusAck, StatusReport
+from backend.domain.status import (
+    ClaimRequest,
+    ClaimResult,
+    RegisterRequest,
+    StatusAck,
+    StatusReport,
+)
 
 STATUS_PATH = "/api/internal/v1/status"
 CLAIM_PATH = "/api/internal/v1/claim"
+REGISTER_PATH = "/api/internal/v1/register"
 
 
 class EntityMissing(Exception):
@@ -33,6 +40,11 @@ class StatusSink(Protocol):
 
     async def claim(self, request: ClaimRequest) -> ClaimResult:
         """Let a workflow own its entity (idempotent); EntityMissing for unknown entities."""
+        ...
+
+    async def register(self, request: RegisterRequest) -> ClaimResult:
+        """Create the entity of a workflow started by another workflow, unless it exists
+        (idempotent); refused when the id or the name belongs to another workflow."""
         ...
 
 
@@ -59,6 +71,11 @@ class ApiStatusSink:
     async def claim(self, request: ClaimRequest) -> ClaimResult:
         """POST the claim to the API."""
         body = await self._post(CLAIM_PATH, request.model_dump_json(), request.entity_id)
+        return ClaimResult.model_validate_json(body)
+
+    async def register(self, request: RegisterRequest) -> ClaimResult:
+        """POST the registration to the API."""
+        body = await self._post(REGISTER_PATH, request.model_dump_json(), request.entity_id)
         return ClaimResult.model_validate_json(body)
 
     async def aclose(self) -> None:

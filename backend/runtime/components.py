@@ -76,7 +76,7 @@ async def build_services(
         ),
         needs=NeedsService(repository),
         audit=audit,
-        status=StoreStatusSink(database, repository, verdicts),
+        status=StoreStatusSink(database, repository, verdicts, audit),
     )
 
 

@@ -13,22 +13,74 @@ import aiosqlite
 from backend.domain.audit import AuditOutcome, AuditSource
 from backend.domain.catalog import spec_for_kind
 from backend.domain.progress import Decision
-from backend.domain.status import ClaimRequest, ClaimResult, StatusAck, StatusReport
+from backend.domain.status import (
+    ClaimRequest,
+    ClaimResult,
+    RegisterRequest,
+    StatusAck,
+    StatusReport,
+)
 from backend.providers.status import EntityMissing
 from backend.services.verdicts import Bell
 from backend.store.action_requests import ActionRequests
 from backend.store.audit import AuditRepository, NewAuditEntry
 from backend.store.database import Database
-from backend.store.entities import EntityRepository
+from backend.store.entities import DuplicateName, EntityRepository
 
 
 class StoreStatusSink:
     """Applies status reports and claims to this process's store."""
 
-    def __init__(self, database: Database, entities: EntityRepository, verdicts: Bell) -> None:
+    def __init__(
+        self,
+        database: Database,
+        entities: EntityRepository,
+        verdicts: Bell,
+        audit: AuditRepository,
+    ) -> None:
         self._db = database
         self._entities = entities
         self._verdicts = verdicts
+        self._audit = audit
+
+    async def register(self, request: RegisterRequest) -> ClaimResult:
+        """Create a child workflow's entity once (audited), or confirm it is that workflow's."""
+        spec = spec_for_kind(request.kind)
+        if spec is None:
+            raise EntityMissing(f"no domain of kind {request.kind!r}")
+        existing = await self._entities.claim(request.kind, request.entity_id, request.workflow_id)
+        if existing is not None:
+            return existing
+        try:
+            await self._entities.create(
+                kind=request.kind,
+                entity_id=request.entity_id,
+                name=request.name,
+                requested_by=request.requested_by,
+                status=spec.initial_status,
+                workflow_id=request.workflow_id,
+                fields=request.fields,
+            )
+        except DuplicateName:
+            return ClaimResult(
+                granted=False, reason=f"an active {spec.noun} is already named {request.name!r}"
+            )
+        if request.run_id:
+            await self._entities.set_run_id(request.kind, request.entity_id, request.run_id)
+        parent = request.parent_workflow_id
+        await self._audit.append(
+            NewAuditEntry(
+                actor=request.requested_by,
+                action="create",
+                target_kind=request.kind,
+                target_id=request.entity_id,
+                outcome=AuditOutcome.ACCEPTED,
+                message=f"{spec.noun} {request.name} started by workflow {parent or '?'}",
+                source=AuditSource.WORKFLOW,
+                details={"parent_workflow_id": parent, **request.fields},
+            )
+        )
+        return ClaimResult(granted=True)
 
     async def claim(self, request: ClaimRequest) -> ClaimResult:
         """Grant the claim when the workflow is the entity's own."""

@@ -17,6 +17,8 @@ from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from backend.domain.progress import PROGRESS_QUERY, Progress
+    from backend.domain.status import RegisterRequest
+    from backend.workflows.platform_activities import ENTITY_MISSING, ENTITY_OWNED, REGISTER_ENTITY
     from backend.workflows.progress_tracker import ProgressTracker, StepPlan
     from backend.workflows.status_reporter import StatusReporter
 
@@ -29,6 +31,10 @@ LONG_STEP = timedelta(minutes=30)
 WAIT = workflow.ActivityCancellationType.WAIT_CANCELLATION_COMPLETED
 """Steps with side effects finish (or stop) before anything undoes them."""
 DEFAULT_RETRY = RetryPolicy(maximum_interval=timedelta(seconds=10), maximum_attempts=10)
+REGISTER_RETRY = RetryPolicy(
+    maximum_interval=timedelta(seconds=10), non_retryable_error_types=[ENTITY_MISSING, ENTITY_OWNED]
+)
+"""Registration waits out an API that is away; a refusal (name or id taken) is final."""
 
 
 class EntityWorkflow:
@@ -54,6 +60,29 @@ class EntityWorkflow:
         """Start reporting this entity's status (the tracker's changes) to the store."""
         if self._reporter is None:
             self._reporter = StatusReporter(self.tracker, self.KIND, entity_id)
+
+    async def register(
+        self, entity_id: str, name: str, requested_by: str, fields: dict[str, Any]
+    ) -> None:
+        """A workflow another workflow started: create its entity (once), then report to it,
+        so it is listed and acted on like one started through the API."""
+        info = workflow.info()
+        await workflow.execute_local_activity(
+            REGISTER_ENTITY,
+            RegisterRequest(
+                kind=self.KIND,
+                entity_id=entity_id,
+                name=name,
+                requested_by=requested_by,
+                workflow_id=info.workflow_id,
+                run_id=info.run_id,
+                parent_workflow_id=info.parent.workflow_id if info.parent else None,
+                fields=fields,
+            ),
+            start_to_close_timeout=SHORT_STEP,
+            retry_policy=REGISTER_RETRY,
+        )
+        self.report_for(entity_id)
 
     async def ended(self, status: str, reason: str | None = None) -> None:
         """The workflow ends in `status`: report it and wait until the report got through."""

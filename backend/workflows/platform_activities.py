@@ -12,11 +12,12 @@ from contextlib import contextmanager
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from backend.domain.status import ClaimRequest, ClaimResult, StatusReport
+from backend.domain.status import ClaimRequest, ClaimResult, RegisterRequest, StatusReport
 from backend.providers.status import EntityMissing, StatusSink, StatusUnavailable
 
 REPORT_STATUS = "flightdeck.ReportStatus"
 CLAIM_ENTITY = "flightdeck.ClaimEntity"
+REGISTER_ENTITY = "flightdeck.RegisterEntity"
 ENTITY_MISSING = "EntityMissing"
 ENTITY_OWNED = "EntityOwnedByAnotherWorkflow"
 
@@ -29,7 +30,7 @@ class PlatformActivities:
 
     def all(self) -> list[object]:
         """Every platform activity, for the registry."""
-        return [self.report_status, self.claim_entity]
+        return [self.report_status, self.claim_entity, self.register_entity]
 
     @activity.defn(name=REPORT_STATUS)
     async def report_status(self, report: StatusReport) -> None:
@@ -41,6 +42,16 @@ class PlatformActivities:
     async def claim_entity(self, request: ClaimRequest) -> ClaimResult:
         """Claim the entity for this workflow; fails (not retryable) when another owns it."""
         return await claim(self._sink, request)
+
+    @activity.defn(name=REGISTER_ENTITY)
+    async def register_entity(self, request: RegisterRequest) -> ClaimResult:
+        """Create the entity of a workflow another workflow started (idempotent); fails (not
+        retryable) when its id or name belongs to another workflow."""
+        with _sink_errors():
+            result = await self._sink.register(request)
+        if not result.granted:
+            raise ApplicationError(result.reason, type=ENTITY_OWNED, non_retryable=True)
+        return result
 
 
 async def claim(sink: StatusSink, request: ClaimRequest) -> ClaimResult:

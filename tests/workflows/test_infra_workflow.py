@@ -277,22 +277,47 @@ class InfraParent:
         return result
 
 
-async def test_the_workflow_runs_as_a_child(stack: Stack, tmp_path: Path) -> None:
-    directory = write_config(tmp_path, 2)
+async def test_a_child_run_is_an_infra_run_of_its_own_and_is_approved_like_one(
+    stack: Stack, tmp_path: Path
+) -> None:
+    """Run by another workflow (as tenant provisioning can), the infra run registers itself:
+    it is listed, waits in Needs you, and a person approves it through the platform."""
+    directory = write_config(tmp_path, 1, admin=True)
     parent_queue = f"{stack.task_queue}-parent"
+    parent_id = f"parent-{uuid.uuid4().hex[:8]}"
     async with Worker(stack.client, task_queue=parent_queue, workflows=[InfraParent]):
-        result = await stack.client.execute_workflow(
+        parent = await stack.client.start_workflow(
             "InfraParentForTest",
             ParentInput(
-                params=InfraProvisionParams(directory=str(directory)), infra_queue=stack.task_queue
+                params=InfraProvisionParams(directory=str(directory), requested_by="tenant-wf"),
+                infra_queue=stack.task_queue,
             ),
-            id=f"parent-{uuid.uuid4().hex[:8]}",
+            id=parent_id,
             task_queue=parent_queue,
             result_type=InfraResult,
             execution_timeout=timedelta(seconds=60),
         )
+        needs = await eventually(
+            stack.services.needs.list, lambda page: any(i.kind == KIND for i in page.items)
+        )
+        [item] = [i for i in needs.items if i.kind == KIND]
+        assert item.name.startswith(f"{directory.name}-") and item.awaiting.kind == APPROVAL
+        record = await stack.record(KIND, item.id)
+        assert record.workflow_id == f"{parent_id}-infra" and record.requested_by == "tenant-wf"
+
+        answer = await stack.act(
+            KIND, "approve", item.id, InfraDecision(reason="tenant needs it", actor="bob")
+        )
+        assert answer.status_code == 200, answer.body
+        result = await parent.result()
+
     assert result.status == InfraStatus.APPLIED
-    assert state_of(stack, directory) == ["temporalcloud_user.user0", "temporalcloud_user.user1"]
+    assert state_of(stack, directory) == ["temporalcloud_user.root", "temporalcloud_user.user0"]
+    done = await stack.wait_status(KIND, item.id, InfraStatus.APPLIED)
+    assert done.percent == 100
+    audit = await stack.services.audit.list(target_id=item.id)
+    [created] = [e for e in audit if e.action == "create"]
+    assert created.source == "workflow" and parent_id in created.message
 
 
 async def test_reasons_are_visible_to_any_temporal_client(stack: Stack, tmp_path: Path) -> None:

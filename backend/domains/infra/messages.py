@@ -37,7 +37,9 @@ class InfraProvisionParams(BaseModel):
     approval_timeout_minutes: int | None = None
     run_id: str | None = None
     """The infra run (entity) whose status the workflow reports; None when another workflow
-    runs it as a child with no entity of its own."""
+    runs it as a child: it then registers an infra run of its own (listed, in Needs you)."""
+    name: str | None = None
+    """A child run's name (default: the directory's name and a short id)."""
     requested_by: str = "flightdeck"
     custom_search_attributes: bool = True
     """Upsert the spec's `provisionStatus` / `tfDirectory` (the namespace must have them)."""

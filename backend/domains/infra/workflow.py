@@ -12,6 +12,8 @@ reports nothing and keys its files by its workflow id).
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import re
 from datetime import timedelta
 
 from temporalio import workflow
@@ -177,6 +179,19 @@ class InfraProvisionWorkflow(EntityWorkflow):
         self._params = params
         if params.run_id is not None:
             self.report_for(params.run_id)
+        else:
+            run_id, name = _child_identity(workflow.info().workflow_id, params)
+            await self.register(
+                run_id,
+                name,
+                params.requested_by,
+                {
+                    "directory": params.directory,
+                    "variables": params.variables,
+                    "require_approval": params.require_approval,
+                    "approval_timeout_minutes": params.approval_timeout_minutes,
+                },
+            )
         if params.custom_search_attributes:
             workflow.upsert_search_attributes([TF_DIRECTORY_KEY.value_set(params.directory)])
         self._flow = asyncio.create_task(self._provision(params))
@@ -343,6 +358,15 @@ class InfraProvisionWorkflow(EntityWorkflow):
         params = self._params
         if params is not None and params.custom_search_attributes:
             workflow.upsert_search_attributes([PROVISION_STATUS_KEY.value_set(status.value)])
+
+
+def _child_identity(workflow_id: str, params: InfraProvisionParams) -> tuple[str, str]:
+    """A child run's entity id and name, the same on every replay (derived from its id)."""
+    run_id = hashlib.sha256(workflow_id.encode()).hexdigest()[:8]
+    if params.name:
+        return run_id, params.name
+    base = re.sub(r"[^a-z0-9-]+", "-", params.directory.rstrip("/").rsplit("/", 1)[-1].lower())
+    return run_id, f"{base.strip('-')[:50] or 'run'}-{run_id}"
 
 
 def _plan_view(plan: Plan) -> PlanView:
