@@ -5,10 +5,18 @@ apply -json PLANFILE; output -json), over a tiny declarative config instead of H
 The working directory holds `fake-config.json`:
 
     {"variables": {"region": "aws-us-east-1"},
+     "sensitive_variables": ["token"],
      "resources": [{"type": "temporalcloud_namespace", "name": "payments",
-                    "attributes": {"region": "${var.region}"}, "sensitive": ["api_key"]}],
+                    "attributes": {"region": "${var.region}"}, "sensitive": ["api_key"],
+                    "force_new": ["region"]}],
      "outputs": {"namespace_id": {"value": "${temporalcloud_namespace.payments.id}",
                                   "sensitive": false}}}
+
+Variables are the config's defaults overridden by `-var`s; `show -json` reports them all. An
+attribute may refer to another resource (`${type.name.attr}`): unknown until that resource is
+in the state, so left out of the plan's `after` (as terraform does) and resolved at apply. A
+change to a `force_new` attribute plans a replace (`["delete", "create"]`), applied as a delete
+(state saved) then a create.
 
 State is `terraform.tfstate` (JSON with a `serial` bumped on every write, one write per resource
 applied); a saved plan remembers the serial it was made at and is stale once it moved, like
@@ -16,9 +24,12 @@ terraform's. `apply` writes its pid to `fake-terraform.pid` and, on SIGINT, touc
 `fake-terraform.interrupted`, stops and exits 1 ("Interrupt received").
 
 Knobs, from the environment:
-    FAKE_TF_FAIL            init-config | init-network | plan | apply | apply-midway
+    FAKE_TF_FAIL            init-config | init-network | plan | apply | apply-midway |
+                            apply-permission | replace-midway (after a replace's delete)
     FAKE_TF_APPLY_SECONDS   seconds each resource takes to apply (default 0)
     FAKE_TF_IGNORE_SIGINT   1: ignore SIGINT (only SIGKILL stops it)
+    FAKE_TF_DUMP            a path: every command writes there the names of its environment
+                            variables and its parent-death signal (Linux prctl), as JSON
 """
 
 from __future__ import annotations
@@ -41,6 +52,10 @@ PROVIDER = "registry.terraform.io/temporalio/temporalcloud"
 REFERENCE = re.compile(r"\$\{([^}]*)\}")
 
 _interrupted = False
+
+
+class Unknown(Exception):
+    """A value not known until apply (another resource's attribute, before it exists)."""
 
 
 def emit(kind: str, message: str, level: str = "info", **fields: Any) -> None:
@@ -108,6 +123,19 @@ def parse_flags(args: list[str]) -> tuple[dict[str, str], dict[str, str], list[s
     return flags, variables, positional
 
 
+def dump_process(path: str) -> None:
+    """What the process was started with: environment names, parent-death signal."""
+    death_signal = None
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        value = ctypes.c_int(0)
+        if ctypes.CDLL(None).prctl(2, ctypes.byref(value), 0, 0, 0) == 0:  # PR_GET_PDEATHSIG
+            death_signal = value.value
+    record = {"env": sorted(os.environ), "pdeathsig": death_signal}
+    Path(path).write_text(json.dumps(record))
+
+
 def init(args: list[str]) -> int:
     """`terraform init`: text output, errors on stderr."""
     failure = os.environ.get("FAKE_TF_FAIL")
@@ -171,18 +199,37 @@ def plan(args: list[str]) -> int:
         return 1
     variables = {**declared, **given}
     state = read_json(STATE, {"serial": 0, "resources": {}, "outputs": {}})
+
+    def lookup(expression: str) -> Any:
+        if expression.startswith("var."):
+            return variables[expression[4:]]
+        type_, name, attribute = expression.split(".")
+        existing = state["resources"].get(f"{type_}.{name}")
+        if existing is None:
+            raise Unknown(expression)
+        return existing["attributes"][attribute]
+
     desired = {}
+    unknown: dict[str, dict[str, Any]] = {}
     for resource in config.get("resources", []):
         address = f"{resource['type']}.{resource['name']}"
-        attributes = substitute(resource.get("attributes", {}), lambda e: variables[e[4:]])
+        attributes = {}
+        for key, value in resource.get("attributes", {}).items():
+            try:
+                attributes[key] = substitute(value, lookup)
+            except Unknown:
+                unknown.setdefault(address, {})[key] = value
         desired[address] = {**resource, "attributes": attributes}
     changes = []
     for address, resource in desired.items():
         existing = state["resources"].get(address)
         after = resource["attributes"]
+        current = existing and {k: v for k, v in existing["attributes"].items() if k != "id"}
         if existing is None:
             actions, before = ["create"], None
-        elif {k: v for k, v in existing["attributes"].items() if k != "id"} != after:
+        elif any(current.get(k) != after.get(k) for k in resource.get("force_new", [])):
+            actions, before = ["delete", "create"], existing["attributes"]
+        elif current != after:
             actions, before = ["update"], existing["attributes"]
             after = {**after, "id": existing["attributes"]["id"]}
         else:
@@ -201,7 +248,7 @@ def plan(args: list[str]) -> int:
                 change={"resource": resource, "action": action},
             )
     counts = {
-        a: sum(e["change"]["actions"] == [a] for e in changes)
+        a: sum(a in e["change"]["actions"] and e["change"]["actions"] != ["no-op"] for e in changes)
         for a in ("create", "update", "delete")
     }
     emit(
@@ -218,6 +265,9 @@ def plan(args: list[str]) -> int:
         "serial": state["serial"],
         "resource_changes": changes,
         "outputs": config.get("outputs", {}),
+        "variables": variables,
+        "sensitive_variables": config.get("sensitive_variables", []),
+        "unknown": unknown,
     }
     write_json(Path(flags["out"]), saved)
     effective = any(e["change"]["actions"] != ["no-op"] for e in changes)
@@ -240,7 +290,7 @@ def change(
             "actions": actions,
             "before": before,
             "after": after,
-            "after_unknown": {"id": True} if actions == ["create"] else {},
+            "after_unknown": {"id": True} if "create" in actions else {},
             "before_sensitive": sensitive if before is not None else False,
             "after_sensitive": sensitive if after is not None else False,
         },
@@ -257,10 +307,20 @@ def show(args: list[str]) -> int:
         )
         return 1
     saved = read_json(path, {})
+    sensitive = saved.get("sensitive_variables", [])
     document = {
         "format_version": "1.2",
         "terraform_version": "1.9.0",
+        "variables": {name: {"value": value} for name, value in saved["variables"].items()},
         "resource_changes": saved["resource_changes"],
+        "configuration": {
+            "root_module": {
+                "variables": {
+                    name: {"sensitive": True} if name in sensitive else {}
+                    for name in saved["variables"]
+                }
+            }
+        },
     }
     print(json.dumps(document), flush=True)
     return 0
@@ -301,6 +361,18 @@ def apply(args: list[str]) -> int:
             "rpc error: code = Unavailable desc = the service is temporarily unavailable",
         )
         return 1
+    if failure == "apply-permission":
+        diagnostic(
+            "Error creating namespace",
+            "rpc error: code = PermissionDenied desc = request unauthorized: the API key "
+            "lacks namespace.create",
+        )
+        return 1
+
+    def lookup(expression: str) -> Any:
+        type_, name, attribute = expression.split(".")
+        return state["resources"][f"{type_}.{name}"]["attributes"][attribute]
+
     seconds = float(os.environ.get("FAKE_TF_APPLY_SECONDS", "0"))
     applied = 0
     for entry in saved["resource_changes"]:
@@ -326,10 +398,17 @@ def apply(args: list[str]) -> int:
             )
             diagnostic("execution halted", "Terraform was interrupted.")
             return 1
-        if actions == ["delete"]:
-            del state["resources"][address]
-        else:
-            attributes = {**entry["change"]["after"], "id": resource_id(address)}
+        if "delete" in actions:
+            state["resources"].pop(address, None)
+        if actions == ["delete", "create"]:
+            state["serial"] += 1
+            write_json(STATE, state)
+            if failure == "replace-midway":
+                diagnostic("Error creating namespace", "rpc error: code = Unavailable")
+                return 1
+        if "create" in actions or "update" in actions:
+            known = substitute(saved["unknown"].get(address, {}), lookup)
+            attributes = {**entry["change"]["after"], **known, "id": resource_id(address)}
             state["resources"][address] = {
                 "type": entry["type"],
                 "name": entry["name"],
@@ -343,10 +422,6 @@ def apply(args: list[str]) -> int:
             f"{address}: Creation complete",
             hook={**hook, "id_key": "id", "elapsed_seconds": seconds},
         )
-
-    def lookup(expression: str) -> Any:
-        type_, name, attribute = expression.split(".")
-        return state["resources"][f"{type_}.{name}"]["attributes"][attribute]
 
     state["outputs"] = {
         name: {
@@ -379,6 +454,8 @@ COMMANDS = {"init": init, "plan": plan, "show": show, "apply": apply, "output": 
 
 def main(argv: list[str]) -> int:
     """Dispatch a subcommand."""
+    if os.environ.get("FAKE_TF_DUMP"):
+        dump_process(os.environ["FAKE_TF_DUMP"])
     if not argv or argv[0] not in COMMANDS:
         sys.stderr.write("Usage: terraform [global options] <subcommand> [args]\n")
         return 1

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 import backend.domains.infra
-from backend.domains.infra.plan import ChangeAction, Plan
+from backend.domains.infra.plan import ChangeAction, Plan, ResourceChange, unapproved_changes
 from backend.domains.infra.providers import (
     InvalidConfiguration,
     PlanChanged,
@@ -245,6 +245,60 @@ async def test_apply_refuses_other_variables_than_planned(
     plan = await runner.plan(workspace(config_dir), Progress())
     with pytest.raises(PlanChanged, match=r"temporalcloud_namespace\.payments"):
         await runner.apply(workspace(config_dir, region="aws-eu-west-1"), plan, Progress())
+
+
+async def test_apply_continues_an_approved_replace_whose_delete_is_done(
+    runner: SandboxTerraformRunner, config_dir: Path
+) -> None:
+    ws = workspace(config_dir)
+    plan = await runner.plan(ws, Progress())
+    namespace = plan.changes[0].model_copy(update={"action": ChangeAction.REPLACE})
+    replaced = plan.model_copy(update={"changes": [namespace, *plan.changes[1:]]})
+    result = await runner.apply(ws, replaced, Progress())
+    assert (result.applied, result.total, result.resumed_from) == (3, 3, 0)
+    assert state_addresses(runner, config_dir) == ADDRESSES
+
+
+async def test_apply_refuses_an_attribute_declared_after_approval(
+    runner: SandboxTerraformRunner, config_dir: Path
+) -> None:
+    ws = workspace(config_dir)
+    plan = await runner.plan(ws, Progress())
+    (config_dir / "resources.yaml").write_text(
+        RESOURCES.replace("account_access: developer}", "account_access: developer, role: x}")
+    )
+    with pytest.raises(PlanChanged, match=r"plan is stale: temporalcloud_user\.oncall changed"):
+        await runner.apply(ws, plan, Progress())
+
+
+def change(action: ChangeAction, after: dict[str, str] | None) -> ResourceChange:
+    return ResourceChange(address="t.a", type="t", name="a", action=action, after=after)
+
+
+def test_what_continues_an_approved_plan() -> None:
+    create = change(ChangeAction.CREATE, {"name": "a"})
+    approved = Plan(changes=[create, change(ChangeAction.NOOP, None)])
+    assert unapproved_changes([create], approved) == []
+    assert unapproved_changes([change(ChangeAction.NOOP, {"name": "b"})], approved) == []
+    assert unapproved_changes([change(ChangeAction.READ, {"name": "b"})], approved) == []
+    for other in (
+        change(ChangeAction.UPDATE, {"name": "a"}),
+        change(ChangeAction.CREATE, {"name": "b"}),
+        create.model_copy(update={"address": "t.b"}),
+    ):
+        assert unapproved_changes([other], approved) == [other]
+    replace = Plan(changes=[change(ChangeAction.REPLACE, {"name": "a"})])
+    assert unapproved_changes([create], replace) == []
+    assert unapproved_changes([change(ChangeAction.DELETE, None)], replace) != []
+    later = change(ChangeAction.CREATE, {"name": "a", "id": "a-1"})
+    # Whole `after` by default (the sandbox names every attribute): a new key is a change...
+    assert unapproved_changes([later], approved) == [later]
+    # ...where terraform leaves out what is unknown at approval: then it may be anything.
+    assert unapproved_changes([later], approved, absent_is_unknown=True) == []
+    moved = change(ChangeAction.CREATE, {"name": "b", "id": "a-1"})
+    assert unapproved_changes([moved], approved, absent_is_unknown=True) == [moved]
+    lost = change(ChangeAction.CREATE, {"id": "a-1"})
+    assert unapproved_changes([lost], approved, absent_is_unknown=True) == [lost]
 
 
 @pytest.mark.parametrize(

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import signal
 import sys
 import time
 from pathlib import Path
@@ -27,6 +28,7 @@ from backend.domains.infra.terraform_cli import (
     change_action,
     is_configuration_error,
     parse_plan_json,
+    parse_plan_variables,
 )
 
 FAKE = Path(__file__).with_name("fake_terraform.py")
@@ -118,6 +120,21 @@ def alive(pid: int) -> bool:
     return True
 
 
+def running(pid: int) -> bool:
+    """Alive and not a zombie waiting to be reaped."""
+    stat = Path(f"/proc/{pid}/stat")
+    if not Path("/proc").is_dir():
+        return alive(pid)
+    try:
+        return stat.read_text().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+
+
+def pid_files(ws: Workspace) -> list[Path]:
+    return sorted(ws.run_dir.glob("terraform-*.pid"))
+
+
 async def test_init_summarises_the_installed_providers(binary: str, ws: Workspace) -> None:
     summary = await cli(binary).init(ws)
     assert summary == f"terraform: initialized {ws.directory} (temporalio/temporalcloud 0.0.6)"
@@ -172,7 +189,41 @@ async def test_plan_parses_changes_digest_and_summary(binary: str, ws: Workspace
     assert plan.changes[2].after == {"display_name": "ci", "token": SENSITIVE}
     assert plan.digest == plan_digest(plan.changes)
     assert (ws.run_dir / "plan.tfplan").is_file()
-    assert progress.calls[:3] == [(1, 1), (2, 2), (3, 3)]
+    assert progress.calls == [(1, 2), (2, 3), (3, 4), (3, 3)]
+    assert plan.variables == {"region": "aws-us-east-1", "environment": "dev"}
+    assert pid_files(ws) == []
+
+
+async def test_plan_variables_are_the_effective_ones(binary: str, ws: Workspace) -> None:
+    variables = {
+        "region": "aws-us-east-1",
+        "environment": "prod",
+        "retention_days": 30,
+        "regions": ["aws-us-east-1", "aws-eu-west-1"],
+        "token": "s3cret",
+    }
+    write_config(ws.directory, {**CONFIG, "variables": variables, "sensitive_variables": ["token"]})
+    runner = cli(binary)
+    await runner.init(ws)
+    given = Workspace(ws.directory, ws.run_dir, {"retention_days": "90"})
+    plan = await runner.plan(given, Progress())
+    assert plan.variables == {
+        "region": "aws-us-east-1",
+        "environment": "prod",
+        "retention_days": "90",
+        "regions": '["aws-us-east-1", "aws-eu-west-1"]',
+        "token": SENSITIVE,
+    }
+
+
+def test_plan_variables_fall_back_to_the_requested_ones() -> None:
+    assert parse_plan_variables({}, {"region": "x"}) == {"region": "x"}
+    document = {"variables": {"size": {"value": 3}, "region": {"value": "y"}, "odd": {}}}
+    assert parse_plan_variables(document, {"region": "x", "extra": "z"}) == {
+        "region": "y",
+        "extra": "z",
+        "size": "3",
+    }
 
 
 async def test_plan_passes_variables_and_reports_their_errors(binary: str, ws: Workspace) -> None:
@@ -180,7 +231,7 @@ async def test_plan_passes_variables_and_reports_their_errors(binary: str, ws: W
     await runner.init(ws)
     eu = Workspace(ws.directory, ws.run_dir, {"region": "aws-eu-west-1"})
     plan = await runner.plan(eu, Progress())
-    assert plan.variables == {"region": "aws-eu-west-1"}
+    assert plan.variables == {"region": "aws-eu-west-1", "environment": "dev"}
     assert plan.changes[0].after is not None
     assert plan.changes[0].after["region"] == "aws-eu-west-1"
     unknown = Workspace(ws.directory, ws.run_dir, {"colour": "blue"})
@@ -291,16 +342,148 @@ async def test_apply_provider_error_is_retryable(binary: str, ws: Workspace) -> 
         await cli(binary, FAKE_TF_FAIL="apply").apply(ws, plan, Progress())
 
 
-async def start_slow_apply(runner: TerraformCli, ws: Workspace) -> tuple[asyncio.Task[Any], int]:
-    """An apply stuck on its first resource, and the terraform process's pid."""
+async def test_apply_permission_error_is_invalid_configuration(binary: str, ws: Workspace) -> None:
+    runner = cli(binary)
     await runner.init(ws)
     plan = await runner.plan(ws, Progress())
+    with pytest.raises(
+        InvalidConfiguration,
+        match="terraform apply failed: Error creating namespace: rpc error: code = Permission",
+    ):
+        await cli(binary, FAKE_TF_FAIL="apply-permission").apply(ws, plan, Progress())
+
+
+async def test_resume_accepts_values_unknown_when_approved(binary: str, ws: Workspace) -> None:
+    config = json.loads(json.dumps(CONFIG))
+    config["resources"][1]["attributes"]["namespace_id"] = "${temporalcloud_namespace.payments.id}"
+    write_config(ws.directory, config)
+    runner = cli(binary)
+    await runner.init(ws)
+    plan = await runner.plan(ws, Progress())
+    assert plan.changes[1].after == {"email": "oncall@example.com", "account_access": "developer"}
+    with pytest.raises(RunnerFailed, match="Error creating user"):
+        await cli(binary, FAKE_TF_FAIL="apply-midway").apply(ws, plan, Progress())
+    result = await runner.apply(ws, plan, Progress())
+    assert (result.applied, result.total, result.resumed_from) == (3, 3, 1)
+    resources = fake_state(ws.directory)["resources"]
+    namespace_id = resources["temporalcloud_namespace.payments"]["attributes"]["id"]
+    assert resources["temporalcloud_user.oncall"]["attributes"]["namespace_id"] == namespace_id
+
+
+async def test_resume_of_a_half_done_replace_creates_what_it_deleted(
+    binary: str, ws: Workspace
+) -> None:
+    config = json.loads(json.dumps(CONFIG))
+    config["resources"][0]["force_new"] = ["region"]
+    write_config(ws.directory, config)
+    runner = cli(binary)
+    await runner.init(ws)
+    await runner.apply(ws, await runner.plan(ws, Progress()), Progress())
+    eu = Workspace(ws.directory, ws.run_dir, {"region": "aws-eu-west-1"})
+    plan = await runner.plan(eu, Progress())
+    assert [(c.address, c.action) for c in plan.effective] == [
+        ("temporalcloud_namespace.payments", ChangeAction.REPLACE)
+    ]
+    with pytest.raises(RunnerFailed, match="Error creating namespace"):
+        await cli(binary, FAKE_TF_FAIL="replace-midway").apply(eu, plan, Progress())
+    assert "temporalcloud_namespace.payments" not in fake_state(ws.directory)["resources"]
+    result = await runner.apply(eu, plan, Progress())
+    assert (result.applied, result.total, result.resumed_from) == (1, 1, 0)
+    namespace = fake_state(ws.directory)["resources"]["temporalcloud_namespace.payments"]
+    assert namespace["attributes"]["region"] == "aws-eu-west-1"
+    assert (await runner.plan(eu, Progress())).effective == []
+
+
+async def test_terraform_gets_no_worker_secrets(
+    binary: str, ws: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FLIGHTDECK_CODEC_KEY", "secret")
+    monkeypatch.setenv("TEMPORAL_API_KEY", "secret")
+    monkeypatch.setenv("TF_PLUGIN_CACHE_DIR", str(tmp_path / "plugins"))
+    dump = tmp_path / "dump.json"
+    runner = TerraformCli(binary, env={"FAKE_TF_DUMP": str(dump), "PROVIDER_TOKEN": "t"})
+    await runner.init(ws)
+    names = json.loads(dump.read_text())["env"]
+    assert "FLIGHTDECK_CODEC_KEY" not in names
+    assert "TEMPORAL_API_KEY" not in names
+    for kept in ("TF_PLUGIN_CACHE_DIR", "PROVIDER_TOKEN", "TF_IN_AUTOMATION", "TF_INPUT", "PATH"):
+        assert kept in names
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="prctl is Linux's")
+async def test_terraform_gets_sigterm_when_its_worker_dies(
+    binary: str, ws: Workspace, tmp_path: Path
+) -> None:
+    dump = tmp_path / "dump.json"
+    await TerraformCli(binary, env={"FAKE_TF_DUMP": str(dump)}).init(ws)
+    assert json.loads(dump.read_text())["pdeathsig"] == signal.SIGTERM
+
+
+def test_the_default_stop_grace_lets_terraform_save_its_state() -> None:
+    assert TerraformCli("terraform").stop_grace_seconds == 60.0
+
+
+async def start_slow_apply(
+    runner: TerraformCli, ws: Workspace, plan: Plan | None = None
+) -> tuple[asyncio.Task[Any], int]:
+    """An apply stuck on its first resource, and the terraform process's pid."""
+    if plan is None:
+        await runner.init(ws)
+        plan = await runner.plan(ws, Progress())
     progress = Progress()
     task = asyncio.create_task(runner.apply(ws, plan, progress))
     await asyncio.wait_for(progress.started.wait(), 10)
     pid = int((ws.directory / "fake-terraform.pid").read_text())
     assert alive(pid)
+    assert pid_files(ws) == [ws.run_dir / f"terraform-{pid}.pid"]
     return task, pid
+
+
+@pytest.mark.parametrize("ignores_sigint", [False, True])
+async def test_a_retry_stops_the_terraform_its_dead_worker_left_running(
+    binary: str, ws: Workspace, monkeypatch: pytest.MonkeyPatch, ignores_sigint: bool
+) -> None:
+    runner = cli(binary)
+    await runner.init(ws)
+    plan = await runner.plan(ws, Progress())
+    env = {"FAKE_TF_APPLY_SECONDS": "60", "FAKE_TF_IGNORE_SIGINT": "1" if ignores_sigint else ""}
+    dying = TerraformCli(binary, env=env)
+
+    async def worker_killed(process: object) -> None:
+        """kill -9 of the worker: nothing stops terraform, nothing removes its pid file."""
+
+    monkeypatch.setattr(dying, "_stop", worker_killed)
+    task, pid = await start_slow_apply(dying, ws, plan)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert running(pid)
+    assert pid_files(ws) == [ws.run_dir / f"terraform-{pid}.pid"]
+
+    retry = TerraformCli(binary, stop_grace_seconds=0.2 if ignores_sigint else 5)
+    result = await retry.apply(ws, plan, Progress())
+    assert not running(pid)
+    assert (ws.directory / "fake-terraform.interrupted").exists() is not ignores_sigint
+    assert (result.applied, result.total) == (3, 3)
+    assert len(fake_state(ws.directory)["resources"]) == 3
+    assert pid_files(ws) == []
+
+
+async def test_a_pid_file_of_a_reused_pid_kills_nothing(binary: str, ws: Workspace) -> None:
+    other = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", "import time; time.sleep(60)"
+    )
+    try:
+        ws.run_dir.mkdir(parents=True)
+        stale = ws.run_dir / f"terraform-{other.pid}.pid"
+        stale.write_text(json.dumps({"pid": other.pid, "start": "not when it started"}))
+        (ws.run_dir / "terraform-1.pid").write_text("garbage")
+        await cli(binary).init(ws)
+        assert other.returncode is None and running(other.pid)
+        assert pid_files(ws) == []
+    finally:
+        other.kill()
+        await other.wait()
 
 
 async def test_cancelling_a_slow_apply_interrupts_terraform(binary: str, ws: Workspace) -> None:
@@ -342,6 +525,16 @@ async def test_terraform_ignoring_sigint_is_killed_after_the_grace(
         ("Error: Invalid provider registry host: dial tcp: i/o timeout", False),
         ("Error: Error acquiring the state lock", False),
         ("Error: error creating namespace: rpc error: code = Unavailable", False),
+        ("Error: creating namespace: rpc error: code = PermissionDenied desc = no", True),
+        ("Error: AccessDenied: User arn:x is not authorized to perform: iam:CreateRole", True),
+        ("Error: open terraform.tfstate: permission denied", True),
+        ("Error: 403 Forbidden", True),
+        ("Error: creating namespace: rpc error: code = InvalidArgument desc = bad name", True),
+        ('Error: expected "retention_days" to be in the range (1 - 90), invalid value 0', True),
+        ("Error: creating bucket: Quota exceeded: 100 buckets per project", True),
+        ("Error: Quota exceeded for quota metric 'Write requests' per minute per user", False),
+        ("Error: ThrottlingException: Rate exceeded", False),
+        ("Error: creating namespace: rpc error: code = DeadlineExceeded", False),
         ("", False),
     ],
 )

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import ValidationError
+from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from backend.config import ConfigError
@@ -30,6 +30,8 @@ class InfraSettings(BaseSettings):
     policy_file: Path | None = None
     """Policy rules (YAML), or with an opa binary a .rego file or directory."""
     opa_bin: str | None = None
+    stop_grace_seconds: float = Field(default=60.0, ge=1, le=3600)
+    """How long a cancelled terraform may take to stop (and write its state) after SIGINT."""
 
 
 def load_infra_settings() -> InfraSettings:

@@ -149,11 +149,47 @@ def plan_digest(changes: Iterable[ResourceChange]) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def unapproved_changes(current: Iterable[ResourceChange], approved: Plan) -> list[ResourceChange]:
-    """The effective changes of `current` that `approved` does not hold with the same address,
-    action and after: empty when applying `current` carries out (part of) the approved plan."""
-    allowed = {_canonical(c) for c in approved.effective}
-    return [c for c in current if c.action not in _NO_EFFECT and _canonical(c) not in allowed]
+def unapproved_changes(
+    current: Iterable[ResourceChange], approved: Plan, *, absent_is_unknown: bool = False
+) -> list[ResourceChange]:
+    """The effective changes of `current` that do not continue the approved plan: empty when
+    applying `current` carries out (what is left of) `approved`.
+
+    A change continues an approved one of the same address when the actions agree (or it is
+    a create left of an approved replace whose delete is done) and its `after` agrees with the
+    approved `after`. No-ops and reads are always fine (done already, or nothing to do).
+
+    `absent_is_unknown`: terraform's plan JSON leaves out of `after` what is not known until
+    apply (ids, values from resources not created yet), so an attribute absent from the
+    approved `after` may be anything now; only the attributes it holds are compared. Without
+    it (runners whose `after` names every attribute) the whole `after` must be equal.
+    """
+    allowed: dict[str, list[ResourceChange]] = {}
+    for change in approved.effective:
+        allowed.setdefault(change.address, []).append(change)
+    return [
+        change
+        for change in current
+        if change.action not in _NO_EFFECT
+        and not any(
+            _continues(change, approved_change, absent_is_unknown)
+            for approved_change in allowed.get(change.address, [])
+        )
+    ]
+
+
+def _continues(current: ResourceChange, approved: ResourceChange, absent_is_unknown: bool) -> bool:
+    """Whether `current` is (the rest of) the `approved` change of the same address."""
+    if current.action != approved.action and not (
+        approved.action == ChangeAction.REPLACE and current.action == ChangeAction.CREATE
+    ):
+        return False
+    if not absent_is_unknown or approved.after is None or current.after is None:
+        return _canonical_value(current.after) == _canonical_value(approved.after)
+    return all(
+        key in current.after and _canonical_value(current.after[key]) == _canonical_value(value)
+        for key, value in approved.after.items()
+    )
 
 
 _NO_EFFECT = (ChangeAction.NOOP, ChangeAction.READ)
@@ -162,4 +198,9 @@ _NO_EFFECT = (ChangeAction.NOOP, ChangeAction.READ)
 def _canonical(change: ResourceChange) -> str:
     """A change's address, action and after as canonical JSON (sorted keys, no spaces)."""
     fields = {"address": change.address, "action": change.action.value, "after": change.after}
-    return json.dumps(fields, sort_keys=True, separators=(",", ":"), default=str)
+    return _canonical_value(fields)
+
+
+def _canonical_value(value: Any) -> str:
+    """Any JSON-like value as canonical JSON (sorted keys, no spaces)."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)

@@ -27,7 +27,7 @@ def infra_dependencies(
     infra = infra or load_infra_settings()
     runner: TerraformRunner
     if infra.terraform_bin:
-        runner = TerraformCli(infra.terraform_bin)
+        runner = TerraformCli(infra.terraform_bin, stop_grace_seconds=infra.stop_grace_seconds)
     else:
         runner = SandboxTerraformRunner(
             settings.paths.sandbox / "infra-state", settings.sandbox_step_seconds

@@ -6,17 +6,27 @@ was approved. When the plan file is gone (another worker planned) or terraform f
 (an earlier attempt applied part of it), apply plans again and goes on only if what is left is
 part of the approved plan. A cancelled call interrupts terraform the way a terminal would
 (SIGINT, then SIGKILL after a grace period) and always reaps it.
+
+A running terraform is recorded in `<run_dir>/terraform-<pid>.pid` (its pid and start time),
+removed once it is reaped. A worker killed outright leaves it behind with its terraform still
+running (it has its own session); the next command of the run, on any worker sharing the run
+dir, stops that terraform first. On Linux terraform also gets SIGTERM when its worker dies.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
+import functools
 import json
 import os
 import re
 import shutil
 import signal
+import subprocess
+import sys
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,6 +53,11 @@ PLAN_FILE_NAME = "plan.tfplan"
 """The saved plan in the run dir (`plan -out`), applied by `apply`."""
 SENSITIVE = "(sensitive)"
 """What a value terraform marks sensitive reads as in a Plan (plans are kept in run history)."""
+
+PID_FILE_PATTERN = "terraform-*.pid"
+"""A running terraform's pid file in the run dir: `terraform-<pid>.pid`, JSON {pid, start}."""
+HIDDEN_ENV_PREFIXES = ("FLIGHTDECK_", "TEMPORAL_")
+"""The worker's own settings and secrets: not passed on to terraform and its plugins."""
 
 _STREAM_LIMIT = 64 * 1024 * 1024
 """`show -json` prints the whole plan on one line; allow long lines."""
@@ -71,6 +86,11 @@ _RETRYABLE_HINTS = (
     "rate limit",
     "failed to request discovery document",
     "error acquiring the state lock",
+    "throttl",
+    "rate exceeded",
+    "requests per",
+    "per minute",
+    "per second",
 )
 _CONFIGURATION_HINTS = (
     "configuration",
@@ -88,13 +108,28 @@ _CONFIGURATION_HINTS = (
     "incompatible provider version",
     "inconsistent dependency lock file",
     "empty directory",
+    "invalid value",
+    "code = invalidargument",
+    "permission denied",
+    "code = permissiondenied",
+    "access denied",
+    "accessdenied",
+    "not authorized",
+    "unauthorized",
+    "forbidden",
+    "insufficient permissions",
+    "quota exceeded",
+    "exceeded quota",
+    "exceeds quota",
+    "exceeded your quota",
 )
 _PROVIDER_LINE = re.compile(r"^- (?:Installing|Using previously-installed) (\S+) v(\S+?)\.*$")
 
 
 def is_configuration_error(output: str) -> bool:
     """Whether terraform's error output says the configuration (files, variables, providers
-    named) is wrong, which a retry cannot fix; network, registry and lock trouble is not."""
+    named, values the provider refuses) or the credentials' permissions or quota are wrong,
+    which a retry cannot fix; network, registry, rate-limit and lock trouble is not."""
     text = output.lower()
     if any(hint in text for hint in _RETRYABLE_HINTS):
         return False
@@ -127,6 +162,26 @@ def parse_plan_json(document: Mapping[str, Any]) -> list[ResourceChange]:
             )
         )
     return changes
+
+
+def parse_plan_variables(
+    document: Mapping[str, Any], requested: Mapping[str, str]
+) -> dict[str, str]:
+    """The variables a plan was made with (`show -json`'s `variables`: defaults, *.tfvars and
+    `-var`s), non-strings as JSON, sensitive ones masked; `requested` fills in what it lacks."""
+    variables = dict(requested)
+    root = (document.get("configuration") or {}).get("root_module") or {}
+    declared = root.get("variables") or {}
+    for name, entry in (document.get("variables") or {}).items():
+        if not isinstance(entry, dict) or "value" not in entry:
+            continue
+        value = entry["value"]
+        declaration = declared.get(name)
+        if isinstance(declaration, dict) and declaration.get("sensitive"):
+            variables[name] = SENSITIVE
+        else:
+            variables[name] = value if isinstance(value, str) else json.dumps(value, sort_keys=True)
+    return variables
 
 
 def parse_outputs_json(document: Mapping[str, Any]) -> Outputs:
@@ -197,9 +252,10 @@ class CommandResult:
 class TerraformCli:
     """A `TerraformRunner` over the terraform (or OpenTofu) binary.
 
-    `env` is added to the worker's environment (provider credentials, `TF_CLI_CONFIG_FILE`);
-    `TF_IN_AUTOMATION=1` and `TF_INPUT=0` are always set. `stop_grace_seconds` is how long a
-    cancelled command may take to stop after SIGINT before it is killed.
+    `env` is added to the worker's environment (provider credentials, `TF_CLI_CONFIG_FILE`),
+    less the worker's own `FLIGHTDECK_*` and `TEMPORAL_*` variables; `TF_IN_AUTOMATION=1` and
+    `TF_INPUT=0` are always set. `stop_grace_seconds` is how long a cancelled command may take
+    to stop after SIGINT (terraform then writes its state) before it is killed.
     """
 
     def __init__(
@@ -208,7 +264,7 @@ class TerraformCli:
         *,
         name: str | None = None,
         env: Mapping[str, str] | None = None,
-        stop_grace_seconds: float = 10.0,
+        stop_grace_seconds: float = 60.0,
     ) -> None:
         self.binary = binary
         self.name = name or Path(binary).name
@@ -247,8 +303,8 @@ class TerraformCli:
         total = len(plan.effective)
         resumed_from: int | None = None
         if await asyncio.to_thread(plan_file.is_file):
-            saved = Plan(changes=await self._show(workspace, plan_file))
-            if not unapproved_changes(saved.changes, plan):
+            saved = Plan(changes=parse_plan_json(await self._show(workspace, plan_file)))
+            if not unapproved_changes(saved.changes, plan, absent_is_unknown=True):
                 resumed_from = total - len(saved.effective)
         if resumed_from is None:
             resumed_from = await self._plan_again(workspace, plan, plan_file, progress)
@@ -257,7 +313,7 @@ class TerraformCli:
             resumed_from = await self._plan_again(workspace, plan, plan_file, progress)
             result = await self._apply_file(workspace, plan_file, total, resumed_from, progress)
         if result.returncode != 0:
-            raise RunnerFailed(f"{self.name} apply failed: {result.error_message()}")
+            raise self._failure("apply", result)
         progress(total, total)
         return ApplyResult(applied=total, total=total, resumed_from=resumed_from)
 
@@ -278,11 +334,17 @@ class TerraformCli:
         self, workspace: Workspace, plan_file: Path, progress: ProgressCallback
     ) -> Plan:
         planned = 0
+        summarised = False
 
         def on_message(message: dict[str, Any]) -> None:
-            nonlocal planned
-            if message.get("type") == "planned_change":
+            # The total is known only at the end: until then one more is always to come.
+            nonlocal planned, summarised
+            kind = message.get("type")
+            if kind == "planned_change":
                 planned += 1
+                progress(planned, planned + 1)
+            elif kind == "change_summary":
+                summarised = True
                 progress(planned, planned)
 
         args = ["plan", "-input=false", "-json", "-detailed-exitcode", f"-out={plan_file}"]
@@ -291,10 +353,14 @@ class TerraformCli:
         result = await self._run(workspace, args, on_message)
         if result.returncode not in (0, 2):
             raise self._failure("plan", result)
-        changes = await self._show(workspace, plan_file)
-        progress(planned, planned)
+        document = await self._show(workspace, plan_file)
+        changes = parse_plan_json(document)
+        if not summarised:
+            progress(planned, planned)
         return Plan(
-            changes=changes, variables=dict(workspace.variables), digest=plan_digest(changes)
+            changes=changes,
+            variables=parse_plan_variables(document, workspace.variables),
+            digest=plan_digest(changes),
         )
 
     async def _plan_again(
@@ -304,7 +370,7 @@ class TerraformCli:
         (and no plan file left behind) when the new plan holds a change not approved."""
         total = len(approved.effective)
         fresh = await self._plan(workspace, plan_file, lambda _done, _total: progress(0, total))
-        stale = unapproved_changes(fresh.changes, approved)
+        stale = unapproved_changes(fresh.changes, approved, absent_is_unknown=True)
         if stale:
             await asyncio.to_thread(plan_file.unlink, missing_ok=True)
             named = ", ".join(c.address for c in stale[:3])
@@ -337,7 +403,7 @@ class TerraformCli:
         args = ["apply", "-input=false", "-json", str(plan_file)]
         return await self._run(workspace, args, on_message)
 
-    async def _show(self, workspace: Workspace, plan_file: Path) -> list[ResourceChange]:
+    async def _show(self, workspace: Workspace, plan_file: Path) -> dict[str, Any]:
         result = await self._run(workspace, ["show", "-json", str(plan_file)])
         if result.returncode != 0:
             raise RunnerFailed(f"{self.name} show failed: {result.error_message()}")
@@ -345,7 +411,9 @@ class TerraformCli:
             document = json.loads(result.stdout)
         except json.JSONDecodeError as error:
             raise RunnerFailed(f"{self.name} show -json printed no JSON: {error}") from error
-        return parse_plan_json(document if isinstance(document, dict) else {})
+        if not isinstance(document, dict):
+            raise RunnerFailed(f"{self.name} show -json printed no JSON object")
+        return document
 
     async def _plan_file(self, workspace: Workspace) -> Path:
         return await asyncio.to_thread(_prepare_plan_file, workspace.run_dir)
@@ -369,17 +437,18 @@ class TerraformCli:
             raise InvalidConfiguration(
                 f"configuration directory {workspace.directory} does not exist"
             )
-        env = {**os.environ, **self.env, "TF_IN_AUTOMATION": "1", "TF_INPUT": "0"}
+        await self._stop_leftovers(workspace.run_dir)
         try:
             process = await asyncio.create_subprocess_exec(
                 binary,
                 *args,
                 cwd=workspace.directory,
-                env=env,
+                env=self.environment(),
                 stdin=asyncio.subprocess.DEVNULL,
                 stdout=asyncio.subprocess.PIPE,
                 stderr=asyncio.subprocess.PIPE,
                 start_new_session=True,
+                preexec_fn=_parent_death_signal(),
                 limit=_STREAM_LIMIT,
             )
         except OSError as error:
@@ -388,7 +457,9 @@ class TerraformCli:
         stderr = asyncio.ensure_future(process.stderr.read())
         lines: list[str] = []
         messages: list[dict[str, Any]] = []
+        pid_file: Path | None = None
         try:
+            pid_file = await asyncio.to_thread(_write_pid_file, workspace.run_dir, process.pid)
             while raw := await process.stdout.readline():
                 line = raw.decode(errors="replace")
                 lines.append(line)
@@ -403,7 +474,36 @@ class TerraformCli:
             await self._stop(process)
             stderr.cancel()
             raise
+        finally:
+            if pid_file is not None and process.returncode is not None:
+                with contextlib.suppress(OSError):
+                    pid_file.unlink(missing_ok=True)
         return CommandResult(returncode, "".join(lines), errors, messages)
+
+    def environment(self) -> dict[str, str]:
+        """terraform's environment: the worker's without its own settings and secrets
+        (`FLIGHTDECK_*`, `TEMPORAL_*`), then `env`, then the automation switches."""
+        inherited = {
+            key: value
+            for key, value in os.environ.items()
+            if not key.upper().startswith(HIDDEN_ENV_PREFIXES)
+        }
+        return {**inherited, **self.env, "TF_IN_AUTOMATION": "1", "TF_INPUT": "0"}
+
+    async def _stop_leftovers(self, run_dir: Path) -> None:
+        """Stop the terraform an earlier attempt of this run left running (its worker died):
+        SIGINT, then SIGKILL to its process group after the grace period."""
+        for pid_file, pid, start in await asyncio.to_thread(_leftover_processes, run_dir):
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signal.SIGINT)
+            if not await _gone(pid, start, self.stop_grace_seconds):
+                _kill_leftover_group(pid)
+                if not await _gone(pid, start, _KILL_WAIT_SECONDS):
+                    raise RunnerFailed(
+                        f"{self.name} process {pid} left running by an earlier attempt "
+                        "does not stop"
+                    )
+            await asyncio.to_thread(pid_file.unlink, missing_ok=True)
 
     async def _stop(self, process: asyncio.subprocess.Process) -> None:
         """SIGINT (terraform then stops gracefully and saves state), SIGKILL to its whole
@@ -440,6 +540,129 @@ def _prepare_plan_file(run_dir: Path) -> Path:
     run_dir = run_dir.absolute()
     run_dir.mkdir(parents=True, exist_ok=True)
     return run_dir / PLAN_FILE_NAME
+
+
+_KILL_WAIT_SECONDS = 10.0
+"""How long a SIGKILLed leftover terraform may take to disappear."""
+_POLL_SECONDS = 0.02
+_PR_SET_PDEATHSIG = 1
+
+
+def _process_start(pid: int) -> str | None:
+    """When process `pid` started (with the pid, what tells it from a later process given the
+    same pid); None when there is no such process or it has exited (a zombie)."""
+    proc = Path("/proc")
+    if proc.is_dir():
+        try:
+            stat = (proc / str(pid) / "stat").read_text()
+        except OSError:
+            return None
+        fields = stat[stat.rfind(")") + 2 :].split()
+        if len(fields) < 20 or fields[0] in ("Z", "X", "x"):
+            return None
+        return fields[19]
+    try:
+        listed = subprocess.run(
+            ["ps", "-o", "stat=", "-o", "lstart=", "-p", str(pid)],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+    except OSError:
+        return None
+    state, _, started = listed.stdout.strip().partition(" ")
+    if listed.returncode != 0 or not state or state.startswith("Z"):
+        return None
+    return " ".join(started.split())
+
+
+def _write_pid_file(run_dir: Path, pid: int) -> Path | None:
+    """Record a terraform just started in the run dir; None when it is gone already."""
+    start = _process_start(pid)
+    if start is None:
+        return None
+    run_dir.mkdir(parents=True, exist_ok=True)
+    path = run_dir / f"terraform-{pid}.pid"
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps({"pid": pid, "start": start}))
+    os.replace(tmp, path)
+    return path
+
+
+def _leftover_processes(run_dir: Path) -> list[tuple[Path, int, str]]:
+    """(pid file, pid, start) of the terraform processes the run dir's pid files name that
+    still run; pid files of processes gone (or pids reused since) are removed."""
+    found: list[tuple[Path, int, str]] = []
+    if not run_dir.is_dir():
+        return found
+    for path in sorted(run_dir.glob(PID_FILE_PATTERN)):
+        try:
+            record = json.loads(path.read_text())
+            pid, start = int(record["pid"]), str(record["start"])
+        except FileNotFoundError:
+            continue
+        except (OSError, ValueError, TypeError, KeyError):
+            pid, start = 0, ""
+        if pid > 0 and pid != os.getpid() and _process_start(pid) == start:
+            found.append((path, pid, start))
+        else:
+            path.unlink(missing_ok=True)
+    return found
+
+
+async def _gone(pid: int, start: str, seconds: float) -> bool:
+    """Whether the process (pid, start) is gone within `seconds` (polled: not our child)."""
+    deadline = time.monotonic() + seconds
+    while await asyncio.to_thread(_process_start, pid) == start:
+        if time.monotonic() >= deadline:
+            return False
+        await asyncio.sleep(_POLL_SECONDS)
+    return True
+
+
+def _kill_leftover_group(pid: int) -> None:
+    """SIGKILL a leftover terraform and its plugins (its own session: its group is its pid)."""
+    try:
+        if os.getpgid(pid) == pid:
+            os.killpg(pid, signal.SIGKILL)
+        else:
+            os.kill(pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+@functools.cache
+def _prctl() -> Any:
+    """libc's prctl, on Linux; None elsewhere or when it cannot be found."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+    prctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong]
+    prctl.restype = ctypes.c_int
+    return prctl
+
+
+def _parent_death_signal() -> Callable[[], None] | None:
+    """On Linux, a `preexec_fn` that has the child get SIGTERM when the worker that started it
+    dies (terraform then stops as on SIGINT); None where prctl is not to be had. Everything is
+    looked up here, in the parent: between fork and exec the child only calls prctl, getppid
+    and, if the worker died meanwhile, kill. (The kernel sends it when the thread that forked
+    exits: the event loop's thread.)"""
+    prctl = _prctl()
+    if prctl is None:
+        return None
+    parent, sigterm = os.getpid(), int(signal.SIGTERM)
+    getpid, getppid, kill = os.getpid, os.getppid, os.kill
+
+    def set_parent_death_signal() -> None:
+        prctl(_PR_SET_PDEATHSIG, sigterm, 0, 0)
+        if getppid() != parent:
+            kill(getpid(), sigterm)
+
+    return set_parent_death_signal
 
 
 def _kill_process_group(process: asyncio.subprocess.Process) -> None:
