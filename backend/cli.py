@@ -148,6 +148,30 @@ def build_parser() -> argparse.ArgumentParser:
     )
     new_key.add_argument("--id", help="key id (default: k<date>-<random>)")
     new_key.add_argument("--file", type=Path, help="key file to add the key to, first")
+
+    audit = commands.add_parser(
+        "audit",
+        help="Check the audit log's hash chain, or export it.",
+        description="The audit log is hash-chained: every entry is sealed (HMAC, key in"
+        " DATA_DIR/audit-key) over its contents and the previous entry's seal.",
+        parents=[common],
+    )
+    audit_commands = audit.add_subparsers(dest="audit_command", metavar="COMMAND", required=True)
+    audit_commands.add_parser(
+        "verify",
+        help="Find changed, deleted or inserted entries; exit 1 when there are any.",
+        description="Walk the audit log in order and check every seal and link. Prints the"
+        " head seal: write it down elsewhere to notice entries cut off the end later.",
+        parents=[common],
+    )
+    export = audit_commands.add_parser(
+        "export",
+        help="Write the audit log as JSON lines (oldest first, with seals).",
+        description="Write every audit entry as one JSON object per line, oldest first, with"
+        " its seal and its predecessor's.",
+        parents=[common],
+    )
+    export.add_argument("-o", "--output", type=Path, help="file to write (default: stdout)")
     return parser
 
 
@@ -171,6 +195,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             "tui": _run_tui,
             "server": _run_server,
             "codec": _run_codec,
+            "audit": _run_audit,
         }[args.command]
         code = command(args, settings, temporal)
     except ConfigError as err:
@@ -342,6 +367,27 @@ def _run_codec(args: argparse.Namespace, settings: Settings, temporal: TemporalS
         f" (FLIGHTDECK_CODEC_KEY_FILE={args.file}; restart the backend and workers)",
         flush=True,
     )
+    return 0
+
+
+def _run_audit(args: argparse.Namespace, settings: Settings, temporal: TemporalSettings) -> int:
+    from backend.store.audit_export import export_audit, verify_audit
+
+    if args.audit_command == "verify":
+        report = verify_audit(settings.paths.db)
+        for problem in report.problems:
+            print(problem, flush=True)
+        if report.intact:
+            print(f"audit log intact: {report.entries} entries, head {report.head}", flush=True)
+            return 0
+        print(
+            f"audit log NOT intact: {len(report.problems)} problems in {report.entries} entries",
+            flush=True,
+        )
+        return 1
+    count = export_audit(settings.paths.db, args.output)
+    if args.output is not None:
+        print(f"wrote {count} entries to {args.output}", flush=True)
     return 0
 
 

@@ -1,4 +1,5 @@
-"""The audit log: append-only (SQLite triggers refuse UPDATE and DELETE)."""
+"""The audit log: append-only (SQLite triggers refuse UPDATE and DELETE) and hash-chained
+(every entry sealed as it is written; see `audit_chain`)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import Any
 import aiosqlite
 
 from backend.domain.audit import AuditEntry, AuditOutcome, AuditSource
+from backend.store.audit_chain import seal_new
 from backend.store.clock import to_text, utc_now
 from backend.store.database import Database
 
@@ -70,6 +72,7 @@ class AuditRepository:
             ),
         )
         if cursor.rowcount > 0 and cursor.lastrowid:
+            await seal_new(conn, int(cursor.lastrowid))
             return int(cursor.lastrowid)
         async with conn.execute(
             "SELECT id FROM audit_log WHERE decision_key = ?", (entry.decision_key,)

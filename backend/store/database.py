@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import re
 import sqlite3
 from collections.abc import AsyncIterator
@@ -11,6 +12,8 @@ from importlib import resources
 from pathlib import Path
 
 import aiosqlite
+
+from backend.store.audit_chain import SEAL_FUNCTION, load_or_create_key, seal_backlog, seal_text
 
 _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 
@@ -35,8 +38,14 @@ class Database:
         await _switch_to_wal(connection)
         await connection.execute("PRAGMA foreign_keys=ON")
         await connection.execute("PRAGMA synchronous=NORMAL")
+        key = await asyncio.to_thread(load_or_create_key, path)
+        await connection.create_function(
+            SEAL_FUNCTION, 2, functools.partial(seal_text, key), deterministic=True
+        )
         database = cls(connection, path)
         await database.migrate()
+        async with database.transaction() as conn:
+            await seal_backlog(conn)
         return database
 
     async def close(self) -> None:
