@@ -129,10 +129,13 @@ class DataPaths:
         self.sandbox = root / "sandbox"
 
     def ensure(self) -> None:
-        """Create the directories (private to the user)."""
+        """Create the directories, private to the user (0700, also when they already existed
+        with wider permissions)."""
         for path in (self.root, self.temporal_state, self.logs, self.sandbox):
             try:
                 path.mkdir(parents=True, exist_ok=True, mode=0o700)
+                if path.stat().st_mode & 0o077:
+                    path.chmod(0o700)
             except OSError as err:
                 raise ConfigError(
                     f"cannot create data directory {path}: {err.strerror} (set FLIGHTDECK_DATA_DIR)"

@@ -36,6 +36,7 @@ class Database:
         connection.row_factory = aiosqlite.Row
         await connection.execute("PRAGMA busy_timeout=10000")
         await _switch_to_wal(connection)
+        await asyncio.to_thread(_make_private, path)
         await connection.execute("PRAGMA foreign_keys=ON")
         await connection.execute("PRAGMA synchronous=NORMAL")
         key = await asyncio.to_thread(load_or_create_key, path)
@@ -104,6 +105,16 @@ class Database:
     async def _rollback(self) -> None:
         if self.connection.in_transaction:
             await self.connection.execute("ROLLBACK")
+
+
+def _make_private(path: Path) -> None:
+    """The database and its WAL files readable by their owner only (whatever the umask was)."""
+    for candidate in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        try:
+            if candidate.stat().st_mode & 0o077:
+                candidate.chmod(0o600)
+        except FileNotFoundError:
+            continue
 
 
 async def _switch_to_wal(connection: aiosqlite.Connection, attempts: int = 50) -> None:
