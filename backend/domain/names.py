@@ -2,11 +2,30 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated
 
-from pydantic import Field, StringConstraints
+from pydantic import AfterValidator, Field, StringConstraints
 
 from backend.domain.form import IDEMPOTENCY_KEY, ROUND
+
+_UNSAFE = re.compile(r"[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+"""Control characters (terminal escape sequences start with one) and bidirectional overrides,
+which could make text read differently in a terminal than it is stored."""
+
+
+def plain_text(value: str) -> str:
+    """`value`, unless it holds control characters, escapes or bidirectional overrides."""
+    found = _UNSAFE.search(value)
+    if found is not None:
+        raise ValueError(
+            f"must not contain control characters, terminal escape sequences or bidirectional"
+            f" overrides (found U+{ord(found.group()):04X})"
+        )
+    return value
+
+
+PlainText = AfterValidator(plain_text)
 
 EntityName = Annotated[
     str,
@@ -17,19 +36,20 @@ EntityName = Annotated[
 ]
 Actor = Annotated[
     str,
-    StringConstraints(
-        strip_whitespace=True, min_length=1, max_length=64, pattern=r"^[^\x00-\x1f\x7f]+$"
-    ),
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=64),
+    PlainText,
     Field(description="Who acts: a user name or e-mail"),
 ]
 Reason = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=500),
+    PlainText,
     Field(description="Why: it goes to the audit log"),
 ]
 Comment = Annotated[
     str,
     StringConstraints(strip_whitespace=True, max_length=2000),
+    PlainText,
     Field(description="A note for the record"),
 ]
 

@@ -16,7 +16,14 @@ from pydantic import (
 
 from backend.domain.entities import DetailLine, DetailSection, Entity
 from backend.domain.form import ACTOR
-from backend.domain.names import Actor, EntityName, IdempotencyKey, Reason, RoundId
+from backend.domain.names import (
+    Actor,
+    EntityName,
+    IdempotencyKey,
+    PlainText,
+    Reason,
+    RoundId,
+)
 from backend.domain.tones import Tone
 from backend.domains.infra.plan import ChangeAction, PlanSummary, PolicyResult
 
@@ -64,16 +71,15 @@ def _safe_directory(value: str) -> str:
 
 Directory = Annotated[
     str,
-    StringConstraints(
-        strip_whitespace=True, min_length=1, max_length=255, pattern=r"^[^\x00-\x1f\x7f]+$"
-    ),
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=255),
+    PlainText,
     AfterValidator(_safe_directory),
     Field(description="Configuration directory, under the infra root (e.g. namespace) or absolute"),
 ]
 VariableName = Annotated[
     str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z_][A-Za-z0-9_-]*$")
 ]
-VariableValue = Annotated[str, StringConstraints(max_length=1000, pattern=r"^[^\x00-\x1f\x7f]*$")]
+VariableValue = Annotated[str, StringConstraints(max_length=1000), PlainText]
 
 
 def _few(value: dict[str, str]) -> dict[str, str]:
