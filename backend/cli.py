@@ -72,6 +72,16 @@ def build_parser() -> argparse.ArgumentParser:
             sub.add_argument(
                 "--port", type=int, help="API port (FLIGHTDECK_API_PORT, default 8765; 0: any)"
             )
+            sub.add_argument(
+                "--tls-cert", type=Path, help="serve HTTPS with this PEM certificate (chain)"
+            )
+            sub.add_argument("--tls-key", type=Path, help="the certificate's private key (PEM)")
+            sub.add_argument(
+                "--insecure",
+                action="store_true",
+                default=None,
+                help="allow plain HTTP on a non-loopback --host (prints a warning)",
+            )
         if queues:
             sub.add_argument(
                 "-q",
@@ -185,6 +195,9 @@ def main(argv: Sequence[str] | None = None) -> None:
             api_host=getattr(args, "host", None),
             api_port=getattr(args, "port", None) if args.command != "server" else None,
             api_url=getattr(args, "api", None) if args.command == "worker" else None,
+            api_tls_cert=getattr(args, "tls_cert", None),
+            api_tls_key=getattr(args, "tls_key", None),
+            api_insecure=getattr(args, "insecure", None),
         )
         temporal = load_temporal_settings()
         command: Callable[[argparse.Namespace, Settings, TemporalSettings], int] = {

@@ -6,6 +6,7 @@ Temporal connection exactly as the Temporal CLI reads them (`backend/runtime/tem
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import secrets
@@ -30,6 +31,16 @@ class ConfigError(Exception):
     """Settings that cannot be used; the message is one readable line."""
 
 
+def is_loopback(host: str) -> bool:
+    """True for addresses only this machine can reach (127.0.0.0/8, ::1, localhost)."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
 def default_data_dir() -> Path:
     """Per-user data directory (e.g. ~/.local/share/flightdeck)."""
     return platformdirs.user_data_path("flightdeck", appauthor=False)
@@ -44,6 +55,11 @@ class Settings(BaseSettings):
     api_host: str = "127.0.0.1"
     api_port: int = Field(default=DEFAULT_API_PORT, ge=0, le=65535)
     api_token: str | None = Field(default=None, min_length=16, repr=False)
+    api_tls_cert: Path | None = None
+    """Certificate (PEM) the API serves HTTPS with; needed to bind beyond loopback."""
+    api_tls_key: Path | None = None
+    api_insecure: bool = False
+    """Allow plain HTTP on a non-loopback address (a warning is printed)."""
     api_url: str | None = Field(default=None, pattern=r"^https?://[^\s]+$")
     """Where a worker without an API of its own reports status (`flightdeck worker --api`)."""
     temporal_ui_url: str | None = None
@@ -89,6 +105,26 @@ class Settings(BaseSettings):
     @classmethod
     def _upper(cls, value: object) -> object:
         return value.upper() if isinstance(value, str) else value
+
+    def check_exposure(self) -> str | None:
+        """ConfigError when the API would serve plain HTTP beyond loopback without
+        `--insecure`; the warning to print when it will."""
+        if (self.api_tls_cert is None) != (self.api_tls_key is None):
+            raise ConfigError("give both --tls-cert and --tls-key (FLIGHTDECK_API_TLS_CERT/_KEY)")
+        for path in (self.api_tls_cert, self.api_tls_key):
+            if path is not None and not path.is_file():
+                raise ConfigError(f"TLS file {path} not found")
+        if self.api_tls_cert is not None or is_loopback(self.api_host):
+            return None
+        if not self.api_insecure:
+            raise ConfigError(
+                f"the API would serve plain HTTP on {self.api_host}: give --tls-cert and"
+                " --tls-key, or --insecure to accept that tokens cross the network in clear"
+            )
+        return (
+            f"WARNING: the API serves plain HTTP on {self.api_host} (--insecure): bearer tokens"
+            " and audit data cross the network unencrypted"
+        )
 
     @cached_property
     def paths(self) -> DataPaths:

@@ -107,6 +107,8 @@ async def run_backend(
     reports status to the API at `settings.api_url` (else this data dir's running backend).
     """
     settings.paths.ensure()
+    if api:
+        settings.check_exposure()  # refuse a bad exposure before anything starts
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -160,6 +162,7 @@ async def _serve(
     url_file = settings.paths.root / "api-url"
     queues = ""
     registrars = build_registrars(settings, sink) if workers else []
+    exposure_warning = settings.check_exposure() if services is not None else None
     try:
         if workers:
             try:
@@ -179,6 +182,9 @@ async def _serve(
             queues = ", ".join(w.task_queue for w in temporal_workers)
             log.info("workers polling %s on %s/%s", queues, target.address, target.namespace)
         if services is not None:
+            if exposure_warning:
+                log.warning("%s", exposure_warning)
+                print(exposure_warning, file=sys.stderr, flush=True)
             sock = bind_socket(settings.api_host, settings.api_port)
             host, port = sock.getsockname()[:2]
             context = ApiContext(
@@ -201,7 +207,15 @@ async def _serve(
                     (settings.temporal_ui_url, target.ui_url), settings.codec_cors_origins
                 ),
             )
-            config = uvicorn.Config(app, log_config=None, access_log=False, lifespan="off")
+            tls = settings.api_tls_cert is not None
+            config = uvicorn.Config(
+                app,
+                log_config=None,
+                access_log=False,
+                lifespan="off",
+                ssl_certfile=str(settings.api_tls_cert) if tls else None,
+                ssl_keyfile=str(settings.api_tls_key) if tls else None,
+            )
             server = _QuietSignalsServer(config)
             running.append(asyncio.create_task(server.serve(sockets=[sock]), name="api"))
             while not server.started:
@@ -210,7 +224,7 @@ async def _serve(
                     raise ConfigError("the API server stopped during start-up")
                 await asyncio.sleep(0.02)
             url_host = f"[{host}]" if ":" in host else host
-            url = f"http://{url_host}:{port}"
+            url = f"{'https' if tls else 'http'}://{url_host}:{port}"
             write_api_url(url_file, url)
             print(f"{READY_PREFIX}{url}", flush=True)
         elif workers:
