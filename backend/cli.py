@@ -31,6 +31,7 @@ from backend.config import (
     load_settings,
     load_temporal_settings,
 )
+from backend.domain.identity import Role
 
 EXIT_USAGE = 2
 EXIT_FAILED = 1
@@ -182,6 +183,36 @@ def build_parser() -> argparse.ArgumentParser:
         parents=[common],
     )
     export.add_argument("-o", "--output", type=Path, help="file to write (default: stdout)")
+
+    tokens = commands.add_parser(
+        "token",
+        help="Personal API tokens: who acts, with which roles.",
+        description="Personal API tokens. A request made with one acts as its person (whatever"
+        " the body says) with its roles: viewer (read), operator (create, cancel, retry),"
+        " approver (review, approve, deny), admin (everything), worker (status reports only).",
+        parents=[common],
+    )
+    token_commands = tokens.add_subparsers(dest="token_command", metavar="COMMAND", required=True)
+    add = token_commands.add_parser(
+        "add",
+        help="Make a token for a person; it is printed once.",
+        description="Make a token for NAME with the given roles; it is printed once (only its"
+        " hash is stored).",
+        parents=[common],
+    )
+    add.add_argument("name", help="the person (their user name or e-mail)")
+    add.add_argument(
+        "--role",
+        action="append",
+        required=True,
+        choices=[role.value for role in Role],
+        help="a role (repeatable)",
+    )
+    token_commands.add_parser(
+        "list", help="The tokens, their roles, revoked or not.", parents=[common]
+    )
+    revoke = token_commands.add_parser("revoke", help="Revoke a person's token.", parents=[common])
+    revoke.add_argument("name")
     return parser
 
 
@@ -209,6 +240,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             "server": _run_server,
             "codec": _run_codec,
             "audit": _run_audit,
+            "token": _run_token,
         }[args.command]
         code = command(args, settings, temporal)
     except ConfigError as err:
@@ -402,6 +434,49 @@ def _run_audit(args: argparse.Namespace, settings: Settings, temporal: TemporalS
     if args.output is not None:
         print(f"wrote {count} entries to {args.output}", flush=True)
     return 0
+
+
+def _run_token(args: argparse.Namespace, settings: Settings, temporal: TemporalSettings) -> int:
+    from backend.store.database import Database
+    from backend.store.tokens import TokenExists, TokenRepository
+
+    async def run() -> int:
+        settings.paths.ensure()
+        database = await Database.open(settings.paths.db)
+        try:
+            tokens = TokenRepository(database)
+            if args.token_command == "add":
+                try:
+                    value = await tokens.add(args.name, [Role(r) for r in dict.fromkeys(args.role)])
+                except TokenExists:
+                    raise ConfigError(
+                        f"{args.name} has a token already; revoke it first"
+                        f" (flightdeck token revoke {args.name})"
+                    ) from None
+                print(value, flush=True)
+                print(
+                    f"token for {args.name} ({', '.join(dict.fromkeys(args.role))}): shown once,"
+                    " keep it in a file only they can read",
+                    file=sys.stderr,
+                    flush=True,
+                )
+                return 0
+            if args.token_command == "list":
+                for info in await tokens.list():
+                    state = (
+                        f"revoked {info.revoked_at:%Y-%m-%d %H:%M}" if info.revoked_at else "active"
+                    )
+                    roles = ",".join(info.roles)
+                    print(f"{info.name}\t{roles}\t{info.created_at:%Y-%m-%d %H:%M}\t{state}")
+                return 0
+            if not await tokens.revoke(args.name):
+                raise ConfigError(f"{args.name} has no token in force")
+            print(f"revoked the token of {args.name}", flush=True)
+            return 0
+        finally:
+            await database.close()
+
+    return asyncio.run(run())
 
 
 if __name__ == "__main__":

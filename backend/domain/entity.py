@@ -102,6 +102,9 @@ class ActionSpec:
     """What the caller is told when the workflow takes it; `{field}` from the request, plus
     `{kind}`, `{name}`, `{action}` and `{request_id}`."""
     description: str = ""
+    four_eyes: bool | None = None
+    """Whether whoever requested the entity is barred from this action (None: yes for actions
+    that answer an `awaiting`, i.e. approvals; no otherwise)."""
 
     def verb(self, request: BaseModel) -> str:
         """The audit action for this request (e.g. `review.approve`)."""
