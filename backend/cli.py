@@ -448,6 +448,9 @@ def _run_token(args: argparse.Namespace, settings: Settings, temporal: TemporalS
             if args.token_command == "add":
                 try:
                     value = await tokens.add(args.name, [Role(r) for r in dict.fromkeys(args.role)])
+                except ValueError as err:
+                    reason = str(err).splitlines()[-1].strip()
+                    raise ConfigError(f"cannot use {args.name!r} as a name: {reason}") from None
                 except TokenExists:
                     raise ConfigError(
                         f"{args.name} has a token already; revoke it first"

@@ -60,6 +60,14 @@ class Settings(BaseSettings):
     api_tls_key: Path | None = None
     api_insecure: bool = False
     """Allow plain HTTP on a non-loopback address (a warning is printed)."""
+    oidc_jwks_url: str | None = Field(default=None, pattern=r"^https?://[^\s]+$")
+    """Accept OIDC bearer tokens signed by a key of this JWKS (with oidc_audience)."""
+    oidc_audience: str | None = None
+    oidc_issuer: str | None = None
+    oidc_roles_claim: str = "roles"
+    oidc_name_claim: str = "preferred_username"
+    four_eyes: bool = True
+    """Refuse an approval by whoever requested the entity (personal tokens and OIDC)."""
     api_url: str | None = Field(default=None, pattern=r"^https?://[^\s]+$")
     """Where a worker without an API of its own reports status (`flightdeck worker --api`)."""
     temporal_ui_url: str | None = None

@@ -7,9 +7,17 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request
 
 from backend.api.auth import require_token
+from backend.api.errors import API_ERRORS
+from backend.api.identity import requires
 from backend.domain.audit import AuditList
+from backend.domain.identity import Role
 
-router = APIRouter(prefix="/api/v1/audit", tags=["audit"], dependencies=[Depends(require_token)])
+router = APIRouter(
+    prefix="/api/v1/audit",
+    tags=["audit"],
+    dependencies=[Depends(require_token), Depends(requires(Role.VIEWER))],
+    responses=API_ERRORS,
+)
 
 
 @router.get("")

@@ -38,10 +38,44 @@ from temporalio.api.common.v1 import Payloads
 
 from backend.api.auth import require_token
 from backend.api.context import ApiContext
+from backend.api.errors import error_responses
 from backend.runtime.codec import CodecError, EncryptionCodec
 from backend.runtime.codec_keys import codec_capability
 
 router = APIRouter(prefix="/codec", tags=["codec"])
+
+_PAYLOADS_SCHEMA = {
+    "type": "object",
+    "description": "proto3 JSON of temporal.api.common.v1.Payloads",
+    "properties": {
+        "payloads": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "metadata": {
+                        "type": "object",
+                        "additionalProperties": {"type": "string", "format": "byte"},
+                    },
+                    "data": {"type": "string", "format": "byte"},
+                },
+            },
+        }
+    },
+}
+_DOCUMENTED = {
+    "dependencies": [Depends(require_token)],
+    "responses": {
+        200: {"content": {"application/json": {"schema": _PAYLOADS_SCHEMA}}},
+        **error_responses(400, 401, 404, 413),
+    },
+    "openapi_extra": {
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": _PAYLOADS_SCHEMA}},
+        }
+    },
+}
 
 Operation = Literal["encode", "decode"]
 
@@ -103,13 +137,13 @@ class CodecCors:
             await self._app(scope, receive, send)
 
 
-@router.post("/encode", dependencies=[Depends(require_token)])
+@router.post("/encode", **_DOCUMENTED)  # type: ignore[arg-type]
 async def encode(request: Request) -> JSONResponse:
     """Encrypt payloads with the current key (bearer token)."""
     return await _apply(request, "encode")
 
 
-@router.post("/decode", dependencies=[Depends(require_token)])
+@router.post("/decode", **_DOCUMENTED)  # type: ignore[arg-type]
 async def decode(request: Request) -> JSONResponse:
     """Decrypt payloads with the key each names (bearer token)."""
     return await _apply(request, "decode")

@@ -18,19 +18,17 @@ from pydantic import BaseModel
 
 from backend.api.auth import require_token
 from backend.api.context import ApiContext
-from backend.domain.audit import ActionResult
+from backend.api.errors import error_responses
+from backend.api.identity import acting_as, requires
+from backend.domain.audit import ActionResult, AuditOutcome
 from backend.domain.entity import ActionSpec, EntitySpec
-from backend.domain.health import ErrorBody
+from backend.domain.identity import Principal, Role, four_eyes_applies, role_for_action
 from backend.services.entities import MAX_LIVE, EntityService
+from backend.services.errors import Forbidden
+from backend.store.audit import NewAuditEntry
 
 EntityId = Annotated[str, Path(pattern=r"^[a-z0-9-]{1,64}$", description="Entity id")]
-ERRORS: dict[int | str, dict[str, Any]] = {
-    401: {"model": ErrorBody},
-    404: {"model": ErrorBody},
-    409: {"model": ErrorBody},
-    422: {"model": ErrorBody},
-    503: {"model": ErrorBody},
-}
+ERRORS = error_responses(400, 401, 403, 404, 409, 413, 422, 503)
 
 
 def entity_router(spec: EntitySpec) -> APIRouter:
@@ -46,8 +44,12 @@ def entity_router(spec: EntitySpec) -> APIRouter:
     Service = Annotated[EntityService, Depends(service)]
     statuses = StrEnum(f"{spec.record.__name__}Status", [(s.value, s.value) for s in spec.statuses])  # type: ignore[misc]
 
-    async def create(body: BaseModel, entities: Service) -> Any:
-        return await entities.create(body)
+    async def create(
+        body: BaseModel,
+        entities: Service,
+        principal: Annotated[Principal, Depends(requires(Role.OPERATOR))],
+    ) -> Any:
+        return await entities.create(acting_as(principal, body))
 
     _annotate(create, body=spec.create)
     router.add_api_route(
@@ -64,6 +66,7 @@ def entity_router(spec: EntitySpec) -> APIRouter:
 
     async def list_entities(
         entities: Service,
+        _: Annotated[Principal, Depends(requires(Role.VIEWER))],
         entity_status: Annotated[StrEnum | None, Query(alias="status")] = None,
         live: Annotated[
             str, Query(max_length=MAX_LIVE * 65, description="Comma-separated ids to query exactly")
@@ -89,7 +92,11 @@ def entity_router(spec: EntitySpec) -> APIRouter:
         description=f"{spec.title}, newest first; `live` ids also carry exact progress.",
     )
 
-    async def get(entity_id: EntityId, entities: Service) -> Any:
+    async def get(
+        entity_id: EntityId,
+        entities: Service,
+        _: Annotated[Principal, Depends(requires(Role.VIEWER))],
+    ) -> Any:
         return await entities.get(entity_id)
 
     router.add_api_route(
@@ -117,8 +124,12 @@ def _add_action_route(
         body: BaseModel,
         request: Request,
         entities: Annotated[EntityService, Depends(service)],
+        principal: Annotated[Principal, Depends(requires(role_for_action(action)))],
     ) -> JSONResponse:
         context: ApiContext = request.app.state.context
+        body = acting_as(principal, body)
+        if context.four_eyes and principal.personal and four_eyes_applies(action):
+            await _four_eyes(context, entities, action, entity_id, principal, body)
         answer = await context.actions.act(entities, action, entity_id, body)
         return JSONResponse(answer.body, status_code=answer.status_code)
 
@@ -135,6 +146,36 @@ def _add_action_route(
         " the workflow does not take it now; a retry with the same idempotency key gets the"
         " first answer.",
     )
+
+
+async def _four_eyes(
+    context: ApiContext,
+    entities: EntityService,
+    action: ActionSpec,
+    entity_id: str,
+    principal: Principal,
+    body: BaseModel,
+) -> None:
+    """Refuse (403, audited) an approval by whoever requested the entity."""
+    record = await entities.record(entity_id)
+    if record.requested_by != principal.name:
+        return
+    kind = entities.spec.noun
+    reason = (
+        f"four-eyes: {principal.name} requested {kind} {record.name}, so someone else must"
+        f" {action.label.lower()} it"
+    )
+    await context.audit.append(
+        NewAuditEntry(
+            actor=principal.name,
+            action=action.verb(body),
+            target_kind=entities.spec.kind,
+            target_id=entity_id,
+            outcome=AuditOutcome.REFUSED,
+            message=reason,
+        )
+    )
+    raise Forbidden(reason)
 
 
 def _annotate(function: Callable[..., Any], **types: Any) -> None:

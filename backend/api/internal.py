@@ -6,6 +6,9 @@ from fastapi import APIRouter, Depends, Request
 
 from backend.api.auth import require_token
 from backend.api.context import ApiContext
+from backend.api.errors import error_responses
+from backend.api.identity import requires
+from backend.domain.identity import Role
 from backend.domain.status import (
     ClaimRequest,
     ClaimResult,
@@ -16,7 +19,11 @@ from backend.domain.status import (
 from backend.providers.status import CLAIM_PATH, REGISTER_PATH, STATUS_PATH, EntityMissing
 from backend.services.errors import NotFound
 
-router = APIRouter(tags=["internal"], dependencies=[Depends(require_token)])
+router = APIRouter(
+    tags=["internal"],
+    dependencies=[Depends(require_token), Depends(requires(Role.WORKER))],
+    responses=error_responses(400, 401, 404, 413, 422, 503),
+)
 
 
 @router.post(STATUS_PATH)

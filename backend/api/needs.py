@@ -8,9 +8,17 @@ from fastapi import APIRouter, Depends, Query, Request
 
 from backend.api.auth import require_token
 from backend.api.context import ApiContext
+from backend.api.errors import API_ERRORS
+from backend.api.identity import requires
 from backend.domain.entities import NeedsList
+from backend.domain.identity import Role
 
-router = APIRouter(prefix="/api/v1/needs", tags=["needs"], dependencies=[Depends(require_token)])
+router = APIRouter(
+    prefix="/api/v1/needs",
+    tags=["needs"],
+    dependencies=[Depends(require_token), Depends(requires(Role.VIEWER))],
+    responses=API_ERRORS,
+)
 
 
 @router.get("")

@@ -11,6 +11,7 @@ from enum import StrEnum
 from pydantic import BaseModel, Field
 
 from backend.domain.entity import ActionSpec
+from backend.domain.names import Actor
 
 
 class Role(StrEnum):
@@ -34,7 +35,7 @@ _LADDER = (Role.VIEWER, Role.OPERATOR, Role.APPROVER, Role.ADMIN)
 class Principal(BaseModel):
     """Who the request comes from, as authentication says."""
 
-    name: str
+    name: Actor
     roles: list[Role] = Field(default_factory=list)
     via: str
     """`token` (a personal API token), `oidc`, or `shared` (the data dir's token)."""

@@ -31,6 +31,7 @@ from backend.config import (
     TemporalSettings,
     ensure_api_token,
 )
+from backend.providers.oidc import OidcConfig, OidcVerifier
 from backend.providers.status import ApiStatusSink, StatusSink
 from backend.runtime.api_url import forget_api_url, read_api_url, write_api_url
 from backend.runtime.codec import encryption_codec
@@ -199,6 +200,8 @@ async def _serve(
                 namespace=target.namespace,
                 temporal_address=target.address,
                 temporal_ui=settings.temporal_ui_url,
+                oidc=oidc_verifier(settings),
+                four_eyes=settings.four_eyes,
             )
             app = create_app(
                 context,
@@ -271,6 +274,23 @@ async def temporal_target(
     finally:
         if info.owned:
             await asyncio.to_thread(server.stop)
+
+
+def oidc_verifier(settings: Settings) -> OidcVerifier | None:
+    """The OIDC verifier FLIGHTDECK_OIDC_JWKS_URL / _AUDIENCE ask for (None: no OIDC)."""
+    if not settings.oidc_jwks_url:
+        return None
+    if not settings.oidc_audience:
+        raise ConfigError("FLIGHTDECK_OIDC_JWKS_URL needs FLIGHTDECK_OIDC_AUDIENCE too")
+    return OidcVerifier(
+        OidcConfig(
+            jwks_url=settings.oidc_jwks_url,
+            audience=settings.oidc_audience,
+            issuer=settings.oidc_issuer,
+            roles_claim=settings.oidc_roles_claim,
+            name_claim=settings.oidc_name_claim,
+        )
+    )
 
 
 def worker_api_url(settings: Settings) -> str:

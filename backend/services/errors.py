@@ -19,6 +19,12 @@ class NotFound(ServiceError):
     status_code = 404
 
 
+class Forbidden(ServiceError):
+    """The caller may not do this (its role, or four-eyes)."""
+
+    status_code = 403
+
+
 class Conflict(ServiceError):
     """The entity is not in a state that allows this (e.g. not waiting for review)."""
 

@@ -45,6 +45,7 @@ class TokenRepository:
     async def add(self, name: str, roles: list[Role]) -> str:
         """Make a token for `name` with `roles`; the token (shown once). TokenExists when the
         name has a token that is not revoked."""
+        Principal(name=name, roles=roles, via="token")  # ValueError for an unusable name
         token = TOKEN_PREFIX + secrets.token_urlsafe(32)
         try:
             async with self._db.transaction() as conn:
