@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: run test lint typecheck pytest screenshots bench clean venv dev-venv
+.PHONY: run test lint typecheck pytest faults screenshots bench clean venv dev-venv
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Flightdeck needs Python 3.11 or newer (found " + sys.version.split()[0] + "); set PYTHON=/path/to/python3.11")'
@@ -37,6 +37,11 @@ typecheck: dev-venv
 
 pytest: dev-venv
 	$(BIN)/python -m pytest -q
+
+## faults: the fault suite, long version (20 seeded worker kills, a 10 s SQLite write lock);
+## make test runs a short version (FLIGHTDECK_FAULT_RUNS=3, seed FLIGHTDECK_FAULT_SEED)
+faults: dev-venv
+	FLIGHTDECK_FAULT_RUNS=20 $(BIN)/python -m pytest -q -m faults tests/faults -p no:cacheprovider
 
 ## screenshots: regenerate screenshots/*.svg and *.png from the running app
 screenshots: dev-venv

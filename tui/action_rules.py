@@ -10,6 +10,7 @@ from textual.notifications import SeverityLevel
 from backend.domain.audit import ActionResult, AuditOutcome
 from backend.domain.entities import Entity, NeedItem
 from backend.domain.entity import ActionSpec, EntitySpec, fill
+from backend.domain.identity import Me, Principal, four_eyes_applies, role_for_action
 from backend.domain.progress import Awaiting
 from tui.live_progress import live_state
 
@@ -24,6 +25,7 @@ class ActionTarget:
     status: str
     awaiting: Awaiting | None
     accepts: tuple[str, ...]
+    requested_by: str = ""
 
     @classmethod
     def of_entity(cls, entity: Entity) -> ActionTarget:
@@ -36,6 +38,7 @@ class ActionTarget:
             status=str(entity.status),
             awaiting=state.awaiting,
             accepts=state.accepts,
+            requested_by=entity.requested_by,
         )
 
     @classmethod
@@ -48,6 +51,7 @@ class ActionTarget:
             status=item.status,
             awaiting=item.awaiting,
             accepts=tuple(item.actions),
+            requested_by=item.requested_by,
         )
 
     def round_for(self, action: ActionSpec) -> str | None:
@@ -57,13 +61,33 @@ class ActionTarget:
         return None
 
 
-def refusal(spec: EntitySpec, action: ActionSpec, target: ActionTarget) -> str | None:
+def role_refusal(action: ActionSpec, me: Me | None) -> str | None:
+    """Why our identity may not take `action` at all (its role), or None."""
+    if me is None:
+        return None
+    needed = role_for_action(action)
+    if Principal(name=me.name, roles=me.roles, via=me.via).may(needed):
+        return None
+    have = ", ".join(me.roles) or "no role"
+    return f"you are {me.name} ({have}): {action.label.lower()} needs the {needed} role"
+
+
+def refusal(
+    spec: EntitySpec, action: ActionSpec, target: ActionTarget, me: Me | None = None
+) -> str | None:
     """Why `target` cannot take `action` now (nothing is sent then), or None when it can.
 
-    A signal is possible when the workflow lists the action in `accepts`; a starting action
-    when the entity's status is one it may start from.
+    Our role must allow it, and four-eyes bars approving what we requested ourselves. A signal
+    is possible when the workflow lists the action in `accepts`; a starting action when the
+    entity's status is one it may start from.
     """
+    by_role = role_refusal(action, me)
+    if by_role is not None:
+        return by_role
     what = action.label.lower()
+    own = me is not None and me.four_eyes and target.requested_by == me.name
+    if own and four_eyes_applies(action):
+        return f"four-eyes: you requested {spec.noun} {target.name}; someone else must {what} it"
     if action.start is not None:
         if not action.allowed_statuses or target.status in action.allowed_statuses:
             return None

@@ -127,7 +127,18 @@ class FlightdeckApp(App[None]):
             self.post_message(BackendReached())
             if needs.items:
                 view = NEEDS_VIEW
+            await self._learn_who_we_are()
         self.open_view(view)
+
+    async def _learn_who_we_are(self) -> None:
+        """Ask the API who our token stands for, so keys our role may not use are hidden."""
+        try:
+            me = await self.session.client.me()
+        except FlightdeckError:
+            return  # a backend from before identities: every key is offered, the API decides
+        self.session.identity.me = me
+        self.sub_title = self._describe_connection()
+        self.screen.refresh_bindings()
 
     def open_view(self, view: str) -> None:
         """Switch to a view, closing any details open in the view being left."""
@@ -188,7 +199,9 @@ class FlightdeckApp(App[None]):
         self.sub_title = self._describe_connection()
 
     def _describe_connection(self) -> str:
-        return f"{self.connection_state.value} · {self.api_url}"
+        me = self.session.identity.me
+        who = f" · {me.name} ({', '.join(me.roles)})" if me is not None and me.personal else ""
+        return f"{self.connection_state.value} · {self.api_url}{who}"
 
 
 def run_tui(api_url: str, token: str | None = None) -> None:

@@ -19,6 +19,7 @@ from backend.domain.entities import Entity, NeedsList
 from backend.domain.entity import ActionSpec, EntitySpec
 from backend.domain.form import field_with_role
 from backend.domain.health import Health
+from backend.domain.identity import Me
 from tui.errors import ApiError, BackendUnreachable, format_validation_errors, one_line
 
 __all__ = [
@@ -83,6 +84,10 @@ class FlightdeckClient:
         self._http = httpx.AsyncClient(
             base_url=self.base_url, headers=headers, transport=transport, timeout=timeout
         )
+
+    async def me(self) -> Me:
+        """`GET /api/v1/me`: who the token stands for, with which roles."""
+        return await self._request(Me, "GET", "/api/v1/me")
 
     async def health(self) -> Health:
         """`GET /healthz`: backend status and whether Temporal answers (needs no token)."""

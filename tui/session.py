@@ -3,13 +3,21 @@ poll and the declared domains. The app makes one and hands it down."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from backend.domain.entity import EntitySpec
+from backend.domain.identity import Me
 from tui.client import FlightdeckClient
 
 NEEDS_VIEW = "needs"
 AUDIT_VIEW = "audit"
+
+
+@dataclass
+class Identity:
+    """Who the API says we are (None until it answered, or when it predates identities)."""
+
+    me: Me | None = None
 
 
 @dataclass(frozen=True)
@@ -20,6 +28,7 @@ class Session:
     user: str
     refresh_interval: float
     specs: tuple[EntitySpec, ...]
+    identity: Identity = field(default_factory=Identity)
 
     def spec_for_kind(self, kind: str) -> EntitySpec | None:
         """The domain whose kind is `kind`, if this TUI knows it."""

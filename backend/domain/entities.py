@@ -84,6 +84,8 @@ class NeedItem(BaseModel):
     name: str
     status: str
     awaiting: Awaiting
+    requested_by: str = ""
+    """Who asked for the entity (four-eyes: they may not approve it)."""
     actions: list[str]
     """The actions that answer what it waits for (and that it takes now)."""
 

@@ -74,3 +74,8 @@ class Me(BaseModel):
     via: str
     four_eyes: bool
     """Whether approvals of one's own requests are refused (personal identities)."""
+
+    @property
+    def personal(self) -> bool:
+        """True for a person's own identity (not the shared token)."""
+        return self.via != "shared"

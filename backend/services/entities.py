@@ -220,6 +220,7 @@ class NeedsService:
                     name=record.name,
                     status=record.status,
                     awaiting=record.awaiting,
+                    requested_by=record.requested_by,
                     actions=[a for a in answering if a in record.accepts] + others,
                 )
             )

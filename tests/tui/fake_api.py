@@ -16,6 +16,7 @@ from pydantic import ValidationError
 from backend.domain.audit import ActionResult, AuditEntry, AuditOutcome, AuditSource
 from backend.domain.entities import Entity, NeedItem, NeedsList
 from backend.domain.entity import EntitySpec
+from backend.domain.identity import Me
 from backend.domain.progress import Awaiting, Decision, Progress, Step, StepState
 from backend.domains.infra.model import InfraRun, InfraStatus, PlanLine, PlanView
 from backend.domains.infra.plan import ChangeAction, PlanSummary, PolicyResult
@@ -528,6 +529,8 @@ class FakeApi:
         }
     )
     audit_entries: list[AuditEntry] = field(default_factory=sample_audit)
+    me: Me | None = None
+    """What `GET /api/v1/me` answers (None: 404, as a backend from before identities)."""
     reachable: bool = True
     token: str = TOKEN
     list_requests: list[httpx.Request] = field(default_factory=list)
@@ -538,6 +541,7 @@ class FakeApi:
     def __post_init__(self) -> None:
         self.health_route = self.router.get("/healthz").mock(side_effect=self._health)
         self.needs_route = self.router.get("/api/v1/needs").mock(side_effect=self._needs)
+        self.me_route = self.router.get("/api/v1/me").mock(side_effect=self._me)
         self.audit_route = self.router.get("/api/v1/audit").mock(side_effect=self._audit)
         self.list_route = self.router.get(path__regex=r"^/api/v1/(?P<plural>[a-z-]+)$").mock(
             side_effect=self._list
@@ -551,6 +555,11 @@ class FakeApi:
         self.action_route = self.router.post(
             path__regex=r"^/api/v1/(?P<plural>[a-z-]+)/(?P<entity_id>[^/]+)/(?P<action>[a-z-]+)$"
         ).mock(side_effect=self._act)
+
+    def _me(self, request: httpx.Request) -> httpx.Response:
+        if self.me is None:
+            return httpx.Response(404, json={"detail": "Not Found"})
+        return httpx.Response(200, json=self.me.model_dump(mode="json"))
 
     # -- test helpers ------------------------------------------------------------------------
 

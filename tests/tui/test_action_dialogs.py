@@ -229,3 +229,24 @@ async def test_keys_typed_in_one_burst_fill_the_dialog_in_order(
         await burst(pilot, "n", "a", "c", "m", "e", "tab", "e", "tab", *"a@b.io", "enter")
         assert json_body(api.create_route.calls.last.request)["plan"] == "enterprise"
         assert json_body(api.create_route.calls.last.request)["admin_email"] == "a@b.io"
+
+
+async def test_keys_the_role_may_not_use_are_hidden_and_refused(api: FakeApi) -> None:
+    """A viewer sees no action keys; pressing one says why; the API is not asked."""
+    from backend.domain.identity import Me, Role
+    from tests.tui.fake_api import BASE_URL, SPECS, TOKEN
+    from tests.tui.harness import RecordingApp, settle, show_view
+    from tui.screens.entity_list_screen import EntityListScreen
+
+    api.me = Me(name="vic", roles=[Role.VIEWER], via="token", four_eyes=True)
+    app = RecordingApp(BASE_URL, TOKEN, refresh_interval=3600, user="carol", specs=SPECS)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await settle(pilot)
+        await show_view(pilot, "labs")
+        assert isinstance(app.screen, EntityListScreen)
+        shown = {key for key, active in app.screen.active_bindings.items() if active.enabled}
+        assert "r" not in shown and "c" not in shown
+        assert "vic (viewer)" in (app.sub_title or "")
+        await pilot.press("r")
+        await settle(pilot)
+        assert not api.action_calls()

@@ -27,7 +27,7 @@ def open_action(
     after: Callable[[ActionResult | None], None],
 ) -> None:
     """Push the action's dialog for `target`, or warn why it is not possible now."""
-    reason = refusal(spec, action, target)
+    reason = refusal(spec, action, target, session.identity.me)
     if reason is not None:
         screen.notify(reason, title=f"{action.label}: not now", severity="warning", markup=False)
         return

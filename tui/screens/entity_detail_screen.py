@@ -13,7 +13,7 @@ from textual.widgets import Footer, Header, Label
 from backend.domain.audit import ActionResult
 from backend.domain.entities import Entity
 from backend.domain.entity import EntitySpec
-from tui.action_rules import ActionTarget
+from tui.action_rules import ActionTarget, role_refusal
 from tui.screens.entity_actions import bind_actions, open_action
 from tui.screens.polling_screen import PollingScreen
 from tui.session import Session
@@ -93,6 +93,13 @@ class EntityDetailScreen(PollingScreen):
     def action_back(self) -> None:
         """Back to the view this came from."""
         self.dismiss(None)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Offer an action key only when our role may take the action."""
+        if action == "act":
+            found = self.spec.action(str(parameters[0]))
+            return found is not None and role_refusal(found, self.session.identity.me) is None
+        return True
 
     def action_act(self, name: str) -> None:
         """Open the dialog of action `name` for this entity, if it takes it now."""

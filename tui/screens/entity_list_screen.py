@@ -14,7 +14,7 @@ from textual.widgets import DataTable, Footer, Header, Static
 from backend.domain.audit import ActionResult
 from backend.domain.entities import Entity
 from backend.domain.entity import EntitySpec
-from tui.action_rules import ActionTarget
+from tui.action_rules import ActionTarget, role_refusal
 from tui.live_progress import live_state
 from tui.screens.create_screen import CreateScreen
 from tui.screens.entity_actions import bind_actions, open_action
@@ -114,6 +114,13 @@ class EntityListScreen(PollingScreen):
         if entity is not None:
             self._select_after_refresh = entity.id
             self.action_refresh()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Offer an action key only when our role may take the action."""
+        if action == "act":
+            found = self.spec.action(str(parameters[0]))
+            return found is not None and role_refusal(found, self.session.identity.me) is None
+        return True
 
     def action_act(self, name: str) -> None:
         """Open the dialog of action `name` for the selected entity, if it takes it now."""

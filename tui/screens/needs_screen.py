@@ -13,7 +13,7 @@ from textual.widgets import DataTable, Footer, Header, Static
 
 from backend.domain.audit import ActionResult
 from backend.domain.entities import NeedItem
-from tui.action_rules import ActionTarget
+from tui.action_rules import ActionTarget, role_refusal
 from tui.screens.entity_actions import open_action
 from tui.screens.entity_detail_screen import EntityDetailScreen
 from tui.screens.polling_screen import PollingScreen
@@ -83,6 +83,10 @@ class NeedsScreen(PollingScreen):
         tables = self.query(NeedsTable)
         item = tables.first().selected_item if tables else None
         kind, name = parameters
+        spec = self.session.spec_for_kind(str(kind))
+        found = spec.action(str(name)) if spec else None
+        if found is None or role_refusal(found, self.session.identity.me) is not None:
+            return False
         return item is not None and item.kind == kind and name in item.actions
 
     def action_act(self, kind: str, name: str) -> None:
