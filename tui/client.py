@@ -21,6 +21,7 @@ from backend.domain.form import field_with_role
 from backend.domain.health import Health
 from backend.domain.identity import Me
 from tui.errors import ApiError, BackendUnreachable, format_validation_errors, one_line
+from tui.safe_text import defang, defang_text
 
 __all__ = [
     "MAX_LIVE_IDS",
@@ -188,8 +189,12 @@ class FlightdeckClient:
         if response.is_error:
             raise ApiError(response.status_code, error_message(response))
         try:
-            return model.model_validate_json(response.content)
-        except ValidationError as exc:
+            return model.model_validate(defang(response.json()))
+        except ValueError as exc:
+            if not isinstance(exc, ValidationError):
+                raise ApiError(
+                    response.status_code, f"unexpected answer from {method} {path}: not JSON"
+                ) from exc
             detail = format_validation_errors(exc.errors(include_url=False))
             raise ApiError(
                 response.status_code, f"unexpected answer from {method} {path}: {detail}"
@@ -219,4 +224,4 @@ def error_message(response: httpx.Response) -> str:
         message = f"HTTP {response.status_code} {phrase}" + (f": {text}" if text else "")
     if response.status_code == httpx.codes.UNAUTHORIZED:
         message = f"{message} (check the API token)"
-    return message
+    return defang_text(message)

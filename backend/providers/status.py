@@ -6,6 +6,8 @@ elsewhere sends them to the API's internal, token-protected endpoint with `ApiSt
 
 from __future__ import annotations
 
+import os
+import ssl
 from typing import Protocol
 
 import httpx
@@ -61,6 +63,7 @@ class ApiStatusSink:
             timeout=httpx.Timeout(8.0, connect=3.0),
             transport=transport,
             trust_env=False,
+            verify=_tls_trust(),
         )
 
     async def report(self, report: StatusReport) -> StatusAck:
@@ -96,3 +99,10 @@ class ApiStatusSink:
                 f"API at {self.base_url} answered {response.status_code}: {response.text[:200]}"
             )
         return response.content
+
+
+def _tls_trust() -> ssl.SSLContext:
+    """The system's CAs, plus SSL_CERT_FILE when set (an API with a private CA's certificate);
+    proxies from the environment are not used (trust_env is off), so this is read here."""
+    cafile = os.environ.get("SSL_CERT_FILE") or None
+    return ssl.create_default_context(cafile=cafile)
