@@ -3,9 +3,17 @@
 from __future__ import annotations
 
 import re
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import AfterValidator, Field, StringConstraints
+from pydantic import (
+    BeforeValidator,
+    Field,
+    GetCoreSchemaHandler,
+    GetJsonSchemaHandler,
+    StringConstraints,
+)
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import core_schema
 
 from backend.domain.form import IDEMPOTENCY_KEY, ROUND
 
@@ -25,7 +33,40 @@ def plain_text(value: str) -> str:
     return value
 
 
-PlainText = AfterValidator(plain_text)
+SAFE_TEXT_PATTERN = (
+    "^[^\\x00-\\x1f\\x7f-\\x9f\\u061c\\u200e\\u200f\\u202a-\\u202e\\u2066-\\u2069]*$"
+)
+"""The same rule as a JSON-schema pattern (ECMA regex), so the OpenAPI schema says it too."""
+
+
+class _PlainText:
+    """Annotation: `plain_text` as a validator, and its pattern in the JSON schema."""
+
+    def __get_pydantic_core_schema__(
+        self, source: Any, handler: GetCoreSchemaHandler
+    ) -> core_schema.CoreSchema:
+        return core_schema.no_info_after_validator_function(plain_text, handler(source))
+
+    def __get_pydantic_json_schema__(
+        self, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        json_schema = handler(schema)
+        json_schema["pattern"] = SAFE_TEXT_PATTERN
+        return json_schema
+
+
+PlainText = _PlainText()
+
+
+def _whole_number(value: object) -> object:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError("must be a whole number")
+    return value
+
+
+WholeNumber = Annotated[int, BeforeValidator(_whole_number)]
+"""An integer, also when written `4.0` (JSON Schema's `integer` allows it); never `"4"`, `true`
+or `4.5`."""
 
 EntityName = Annotated[
     str,

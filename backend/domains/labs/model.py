@@ -6,11 +6,19 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt
+from pydantic import BaseModel, ConfigDict, Field
 
 from backend.domain.entities import Entity
 from backend.domain.form import ACTOR
-from backend.domain.names import Actor, Comment, EntityName, IdempotencyKey, Reason, RoundId
+from backend.domain.names import (
+    Actor,
+    Comment,
+    EntityName,
+    IdempotencyKey,
+    Reason,
+    RoundId,
+    WholeNumber,
+)
 
 LAB_KIND = "lab"
 LAB_WORKFLOW_TYPE = "LabProvisionWorkflow"
@@ -77,7 +85,7 @@ class CreateLab(BaseModel):
     name: EntityName
     requested_by: Annotated[Actor, ACTOR]
     severity: LabSeverity = LabSeverity.MEDIUM
-    ttl_hours: StrictInt = Field(
+    ttl_hours: WholeNumber = Field(
         default=8, ge=1, le=24 * 30, description="Hours the lab runs before expiry"
     )
 

@@ -6,7 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from backend.domain.entities import Entity
 from backend.domain.form import ACTOR
@@ -18,6 +18,7 @@ from backend.domain.names import (
     IdempotencyKey,
     Reason,
     RoundId,
+    WholeNumber,
 )
 
 TENANT_KIND = "tenant"
@@ -104,7 +105,7 @@ class DeprovisionTenant(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    grace_period_hours: StrictInt = Field(
+    grace_period_hours: WholeNumber = Field(
         default=0, ge=0, le=24 * 30, description="Hours to wait before anything is removed"
     )
     backup: StrictBool = Field(default=True, description="Back up the tenant's data first")
