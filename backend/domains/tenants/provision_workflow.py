@@ -25,6 +25,8 @@ from temporalio.exceptions import (
     ActivityError,
     ApplicationError,
     FailureError,
+    TimeoutError as ActivityTimeout,
+    TimeoutType,
     is_cancelled_exception,
 )
 
@@ -70,6 +72,17 @@ FORWARD_RETRY = RetryPolicy(
     non_retryable_error_types=[PERMANENT_PROVIDER_ERROR, INJECTED_INVALID],
 )
 """Forward steps fail fast (three attempts within seconds), then the saga rolls back."""
+LOST_WORKER_ROUNDS = 5
+"""Rounds of attempts a forward step gets when its attempts end in heartbeat timeouts (workers
+killed mid-step); a real failure still rolls back after one round."""
+
+
+def _workers_lost(err: ActivityError) -> bool:
+    """True when the step's last attempt timed out on its heartbeat (its worker died)."""
+    cause = err.cause
+    return isinstance(cause, ActivityTimeout) and cause.type == TimeoutType.HEARTBEAT
+
+
 COMPENSATIONS: dict[str, str] = {
     TenantStep.CREATE_IDP_ORG: TenantStep.DELETE_IDP_ORG,
     TenantStep.PROVISION_INFRA: TenantStep.DESTROY_INFRA,
@@ -187,10 +200,20 @@ class TenantProvisionWorkflow(TenantWorkflow):
         *,
         long: bool = False,
     ) -> Any:
-        """Run a forward step (a short retry policy); remember that it completed."""
-        result = await self.step(
-            name, tenant, result_type=result_type, long=long, retry=FORWARD_RETRY
-        )
+        """Run a forward step (a short retry policy); remember that it completed.
+
+        A step whose attempts ran out because workers died (heartbeat timeouts) runs again:
+        losing workers is not the tenant's failure, so it does not roll the tenant back."""
+        for round_ in range(1, LOST_WORKER_ROUNDS + 1):
+            try:
+                result = await self.step(
+                    name, tenant, result_type=result_type, long=long, retry=FORWARD_RETRY
+                )
+                break
+            except ActivityError as err:
+                if round_ == LOST_WORKER_ROUNDS or not _workers_lost(err):
+                    raise
+                self._stop_if_cancelled()
         self._completed.append(name)
         self.tracker.complete(name, describe(result))
         self._stop_if_cancelled()
