@@ -25,9 +25,11 @@ from temporalio.exceptions import (
     ActivityError,
     ApplicationError,
     FailureError,
-    TimeoutError as ActivityTimeout,
     TimeoutType,
     is_cancelled_exception,
+)
+from temporalio.exceptions import (
+    TimeoutError as ActivityTimeout,
 )
 
 with workflow.unsafe.imports_passed_through():
