@@ -5,6 +5,8 @@ counts every HTTP answer, and a monitor of what the store says about each tracke
 from __future__ import annotations
 
 import asyncio
+import os
+import socket
 import time
 import uuid
 from collections import Counter
@@ -17,7 +19,8 @@ from typing import Any
 import httpx
 from temporalio.testing import WorkflowEnvironment
 
-from tests.e2e.processes import WORKER_READY, Running, flightdeck_env, start
+from backend.domain.catalog import all_specs
+from tests.e2e.processes import WORKER_READY, Running, start
 
 FINAL = {"labs": "cancelled", "tenants": "DEPROVISIONED", "infra-runs": "applied"}
 """Where each kind of entity ends in the fault workload."""
@@ -52,18 +55,50 @@ class Tracked:
         return next((at for at in self.moved_at if at > moment), None)
 
 
+def temporal_address(temporal: WorkflowEnvironment | str) -> str:
+    """host:port of a Temporal frontend: the session's dev server, or one given as is."""
+    if isinstance(temporal, str):
+        return temporal
+    return temporal.client.service_client.config.target_host
+
+
+def process_env(address: str, data_dir: Path, queue: str, **extra: str) -> dict[str, str]:
+    """A clean environment for a flightdeck process (as `tests.e2e.processes.flightdeck_env`,
+    for any Temporal address): its own data dir, every domain on `queue`, no demo latency."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TEMPORAL_", "FLIGHTDECK_"))}
+    env.update(
+        TEMPORAL_ADDRESS=address,
+        TEMPORAL_NAMESPACE="flightdeck",
+        FLIGHTDECK_DATA_DIR=str(data_dir),
+        FLIGHTDECK_SANDBOX_STEP_SECONDS="0",
+        PYTHONUNBUFFERED="1",
+    )
+    env.update({spec.task_queue_env: queue for spec in all_specs()})
+    env.update(extra)
+    return env
+
+
 class SplitFlightdeck:
     """The API process, the current worker process, and an HTTP client of the API."""
 
     def __init__(
-        self, dev_env: WorkflowEnvironment, root: Path, *, step_seconds: float, **extra: str
+        self,
+        temporal: WorkflowEnvironment | str,
+        root: Path,
+        *,
+        step_seconds: float,
+        api_port: int = 0,
+        **extra: str,
     ) -> None:
         queue = f"faults-{uuid.uuid4().hex[:8]}"
+        address = temporal_address(temporal)
         self.root = root
+        self.api_port = api_port
+        """The API's port (0: any free one, chosen anew at every start)."""
         self.api_dir, self.worker_dir = root / "api", root / "worker"
-        self.api_env = flightdeck_env(dev_env, self.api_dir, queue, **extra)
-        self.worker_env = flightdeck_env(
-            dev_env, self.worker_dir, queue, FLIGHTDECK_SANDBOX_STEP_SECONDS=str(step_seconds)
+        self.api_env = process_env(address, self.api_dir, queue, **extra)
+        self.worker_env = process_env(
+            address, self.worker_dir, queue, FLIGHTDECK_SANDBOX_STEP_SECONDS=str(step_seconds)
         )
         self.api: Running | None = None
         self.worker: Running | None = None
@@ -73,6 +108,8 @@ class SplitFlightdeck:
         """HTTP status of every answer the API gave this harness (0: no answer)."""
         self.slowest = 0.0
         """Seconds of the slowest API call (answered or not)."""
+        self.posting = 0
+        """POSTs of this harness sent and not answered yet (creates and actions in flight)."""
         self.worker_starts: list[float] = []
         """Seconds each worker took from launch to its ready line."""
 
@@ -86,14 +123,31 @@ class SplitFlightdeck:
         """The API's SQLite store."""
         return self.api_dir / "flightdeck.db"
 
+    @property
+    def token(self) -> str:
+        """The API's bearer token (written by its first start, kept across restarts)."""
+        return (self.api_dir / "api-token").read_text().strip()
+
     async def start_api(self) -> None:
-        """Start `flightdeck api` on a free port and a client with its token."""
-        self.api = await start("api", "--port", "0", env=self.api_env, log_dir=self.root)
-        self.started.append(self.api)
-        token = (self.api_dir / "api-token").read_text().strip()
-        self.client = httpx.AsyncClient(
-            base_url=self.api.url, headers={"Authorization": f"Bearer {token}"}, timeout=30
+        """Start `flightdeck api` on `api_port` (0: a free one); a client with its token the
+        first time (a restart on the same port keeps it)."""
+        self.api = await start(
+            "api", "--port", str(self.api_port), env=self.api_env, log_dir=self.root
         )
+        self.started.append(self.api)
+        if self.client is None:
+            self.client = httpx.AsyncClient(
+                base_url=self.api.url, headers={"Authorization": f"Bearer {self.token}"}, timeout=30
+            )
+
+    async def kill_api(self) -> float:
+        """kill -9 the API and reap it; the moment of the kill."""
+        assert self.api is not None
+        killed_at = time.monotonic()
+        self.api.kill()
+        await self.api.process.wait()
+        self.api = None
+        return killed_at
 
     async def start_worker(self) -> None:
         """Start a `flightdeck worker` reporting to the API; wait for its ready line."""
@@ -125,12 +179,15 @@ class SplitFlightdeck:
         """One API call; None when no answer came (counted either way)."""
         assert self.client is not None
         asked = time.monotonic()
+        posting = method == "POST"
+        self.posting += posting
         try:
             response = await self.client.request(method, path, **kwargs)
         except httpx.HTTPError:
             self.answers[0] += 1
             return None
         finally:
+            self.posting -= posting
             self.slowest = max(self.slowest, time.monotonic() - asked)
         self.answers[response.status_code] += 1
         return response
@@ -158,10 +215,18 @@ class SplitFlightdeck:
 
 @asynccontextmanager
 async def split_flightdeck(
-    dev_env: WorkflowEnvironment, root: Path, *, step_seconds: float, **extra: str
+    temporal: WorkflowEnvironment | str,
+    root: Path,
+    *,
+    step_seconds: float,
+    api_port: int = 0,
+    **extra: str,
 ) -> AsyncIterator[SplitFlightdeck]:
-    """An API and one worker, running; every process reaped at the end whatever happened."""
-    flightdeck = SplitFlightdeck(dev_env, root, step_seconds=step_seconds, **extra)
+    """An API and one worker against `temporal` (the session's dev server, or an address),
+    running; every process reaped at the end whatever happened."""
+    flightdeck = SplitFlightdeck(
+        temporal, root, step_seconds=step_seconds, api_port=api_port, **extra
+    )
     try:
         await flightdeck.start_api()
         await flightdeck.start_worker()
@@ -239,3 +304,12 @@ class Monitor:
                     f"still {tracked.status or 'unseen'}"
                 )
             await asyncio.sleep(POLL_SECONDS / 2)
+
+
+def free_port() -> int:
+    """A loopback port nothing listens on now, for a process that must come back on the same
+    port after a kill (the kernel may hand it out again meanwhile: rare, and the start fails)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
