@@ -4,6 +4,9 @@ first answer, so a retry gets exactly that answer again."""
 from __future__ import annotations
 
 import json
+import os
+import secrets
+import socket
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -15,6 +18,31 @@ from backend.store.database import Database
 
 PENDING = "pending"
 DONE = "done"
+HOST = socket.gethostname()
+
+
+def process_alive(pid: int) -> bool:
+    """True when a process with this id runs on this machine."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def owner_gone(owner: str | None, me: str) -> bool:
+    """True when the process that reserved a key is certainly not running any more: it ran on
+    this machine and its pid is gone (or is ours now, under another incarnation)."""
+    if not owner or owner == me:
+        return False
+    host, _, rest = owner.partition(":")
+    pid_text, _, _ = rest.partition(":")
+    if host != HOST or not pid_text.isdigit():
+        return False  # another machine: only the stale timeout can tell
+    pid = int(pid_text)
+    return pid == os.getpid() or not process_alive(pid)
 
 
 @dataclass(frozen=True)
@@ -57,18 +85,20 @@ class ActionRequests:
 
     def __init__(self, database: Database) -> None:
         self._db = database
+        self.owner = f"{HOST}:{os.getpid()}:{secrets.token_hex(4)}"
+        """This process's name on the reservations it holds."""
 
     async def reserve(
         self, request: NewActionRequest, *, stale_after: timedelta
     ) -> tuple[ActionRequest, bool]:
         """Reserve the key. Returns the request and True when this caller holds it now; else the
         existing request (pending elsewhere, or done). A reservation pending for longer than
-        `stale_after` (its process died) is taken over."""
+        `stale_after`, or held by a process of this machine that is gone, is taken over."""
         now = utc_now()
         async with self._db.transaction() as conn:
             cursor = await conn.execute(
                 "INSERT INTO action_requests (idempotency_key, fingerprint, kind, target_id,"
-                " action, actor, state, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+                " action, actor, state, created_at, owner) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
                 " ON CONFLICT (idempotency_key) DO NOTHING",
                 (
                     request.key,
@@ -79,19 +109,27 @@ class ActionRequests:
                     request.actor,
                     PENDING,
                     to_text(now),
+                    self.owner,
                 ),
             )
             held = cursor.rowcount > 0
             if not held:
+                async with conn.execute(
+                    "SELECT owner FROM action_requests WHERE idempotency_key = ?", (request.key,)
+                ) as cur:
+                    row = await cur.fetchone()
+                gone = row is not None and owner_gone(row[0], self.owner)
+                cutoff = now if gone else now - stale_after
                 cursor = await conn.execute(
-                    "UPDATE action_requests SET created_at = ? WHERE idempotency_key = ?"
-                    " AND state = ? AND fingerprint = ? AND created_at < ?",
+                    "UPDATE action_requests SET created_at = ?, owner = ? WHERE idempotency_key = ?"
+                    " AND state = ? AND fingerprint = ? AND created_at <= ?",
                     (
                         to_text(now),
+                        self.owner,
                         request.key,
                         PENDING,
                         request.fingerprint,
-                        to_text(now - stale_after),
+                        to_text(cutoff),
                     ),
                 )
                 held = cursor.rowcount > 0

@@ -4,7 +4,9 @@ in order, reserved action requests, and the append-only audit log."""
 from __future__ import annotations
 
 import asyncio
+import os
 import sqlite3
+import sys
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -14,7 +16,7 @@ import pytest
 
 from backend.domain.audit import AuditOutcome
 from backend.domain.status import StatusReport
-from backend.store.action_requests import ActionRequests, NewActionRequest
+from backend.store.action_requests import HOST, ActionRequests, NewActionRequest
 from backend.store.audit import AuditRepository, NewAuditEntry
 from backend.store.database import Database, available_migrations, split_statements
 from backend.store.entities import DuplicateName, EntityRepository
@@ -197,6 +199,36 @@ async def test_a_pending_request_of_a_dead_process_is_taken_over(db: Database) -
     assert not held
     _, held = await requests.reserve(ask, stale_after=timedelta(seconds=-1))
     assert held
+
+
+async def test_a_reservation_left_by_a_process_that_died_is_taken_over_at_once(
+    db: Database,
+) -> None:
+    """An API killed while answering leaves its key pending; the restarted API (another
+    process on this machine) takes it over at once, not after the stale timeout."""
+    ask = NewActionRequest("k2", "f1", "lab", "a1", "cancel", "carol")
+    dead = await asyncio.create_subprocess_exec(sys.executable, "-c", "pass")
+    await dead.wait()
+    crashed = ActionRequests(db)
+    crashed.owner = f"{HOST}:{dead.pid}:old"
+    _, held = await crashed.reserve(ask, stale_after=timedelta(seconds=60))
+    assert held
+    restarted = ActionRequests(db)
+    _, held = await restarted.reserve(ask, stale_after=timedelta(seconds=60))
+    assert held
+
+    alive = ActionRequests(db)
+    alive.owner = f"{HOST}:{os.getppid()}:other"  # a live process: it may still answer
+    other = NewActionRequest("k3", "f1", "lab", "a1", "cancel", "carol")
+    _, held = await alive.reserve(other, stale_after=timedelta(seconds=60))
+    _, held_too = await restarted.reserve(other, stale_after=timedelta(seconds=60))
+    assert held and not held_too
+    elsewhere = ActionRequests(db)
+    elsewhere.owner = "another-host:1:x"  # another machine: only the timeout can tell
+    third = NewActionRequest("k4", "f1", "lab", "a1", "cancel", "carol")
+    await elsewhere.reserve(third, stale_after=timedelta(seconds=60))
+    _, held = await restarted.reserve(third, stale_after=timedelta(seconds=60))
+    assert not held
 
 
 async def test_audit_log_refuses_updates_and_deletes(db: Database) -> None:
