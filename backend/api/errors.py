@@ -23,6 +23,8 @@ from backend.services.errors import ServiceError
 log = logging.getLogger(__name__)
 
 RETRY_AFTER_SECONDS = 2
+CLOSED_CONNECTION = "no active connection"
+"""What aiosqlite raises (as ValueError) when the store's connection is closed."""
 
 _DESCRIPTIONS = {
     400: "The request could not be read (a body that is not UTF-8 JSON, a wrong header)",
@@ -66,7 +68,7 @@ def validation_message(errors: list[Any]) -> str:
     return "; ".join(parts) or "invalid request"
 
 
-def storage_unavailable(exc: sqlite3.Error) -> str:
+def storage_unavailable(exc: sqlite3.Error | ValueError) -> str:
     """The 503 message for a storage error: what SQLite said, short, and what to do."""
     reason = " ".join(str(exc).split())[:120] or type(exc).__name__
     return f"the store is busy or unavailable: {reason}; try again"
@@ -105,6 +107,14 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        if isinstance(exc, ValueError) and str(exc) == CLOSED_CONNECTION:
+            # aiosqlite's word for a store whose connection is gone: unavailable, not a bug.
+            log.warning("store connection closed on %s %s", request.method, request.url.path)
+            return JSONResponse(
+                {"detail": storage_unavailable(exc)},
+                status_code=503,
+                headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+            )
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         return JSONResponse(
             {"detail": f"internal error ({type(exc).__name__}); see the backend log"},

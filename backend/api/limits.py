@@ -13,6 +13,7 @@ A pure ASGI middleware, so streamed answers pass through untouched:
 from __future__ import annotations
 
 import ipaddress
+import sqlite3
 from typing import Any
 
 from fastapi import HTTPException, status
@@ -20,6 +21,7 @@ from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from backend.api.auth import CHALLENGE
+from backend.api.errors import CLOSED_CONNECTION, RETRY_AFTER_SECONDS, storage_unavailable
 from backend.api.identity import Unauthenticated, bearer, principal_for
 
 MAX_BODY = 64 * 1024
@@ -47,7 +49,15 @@ class RequestGate:
         if scope["type"] != "http":
             await self._app(scope, receive, send)
             return
-        refusal = await self._token_refusal(scope)
+        try:
+            refusal = await self._token_refusal(scope)
+        except (sqlite3.Error, ValueError) as err:
+            # Personal tokens live in the store: while it is unavailable, say so (not a 500).
+            if isinstance(err, ValueError) and str(err) != CLOSED_CONNECTION:
+                raise
+            retry = {"Retry-After": str(RETRY_AFTER_SECONDS)}
+            await _answer(scope, receive, send, 503, storage_unavailable(err), retry)
+            return
         if refusal is not None:
             await _answer(scope, receive, send, 401, refusal, CHALLENGE)
             return

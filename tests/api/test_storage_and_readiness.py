@@ -84,7 +84,10 @@ async def test_a_closed_database_makes_readyz_503_and_healthz_say_why(stack: Sta
     async with _client(create_app(context)) as api:
         health = await api.get("/healthz")
         ready = await api.get("/readyz")
+        personal = await api.get("/api/v1/me", headers={"Authorization": "Bearer fdt_someone"})
 
+    assert personal.status_code == 503 and personal.headers["Retry-After"] == "2"
+    assert personal.json()["detail"].startswith("the store is busy or unavailable")
     assert health.status_code == 200
     assert health.json()["database"] == "unavailable: no active connection"
     assert ready.status_code == 503
