@@ -49,7 +49,7 @@ def entity_router(spec: EntitySpec) -> APIRouter:
         entities: Service,
         principal: Annotated[Principal, Depends(requires(Role.OPERATOR))],
     ) -> Any:
-        return await entities.create(acting_as(principal, body))
+        return await entities.create(acting_as(principal, body), via=principal.via)
 
     _annotate(create, body=spec.create)
     router.add_api_route(
@@ -130,7 +130,7 @@ def _add_action_route(
         body = acting_as(principal, body)
         if context.four_eyes and principal.personal and four_eyes_applies(action):
             await _four_eyes(context, entities, action, entity_id, principal, body)
-        answer = await context.actions.act(entities, action, entity_id, body)
+        answer = await context.actions.act(entities, action, entity_id, body, via=principal.via)
         return JSONResponse(answer.body, status_code=answer.status_code)
 
     _annotate(act, body=action.request)

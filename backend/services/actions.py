@@ -17,6 +17,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
 import json
 import logging
@@ -93,9 +94,16 @@ class ActionService:
         self._answered = Bell()
 
     async def act(
-        self, entities: EntityService, action: ActionSpec, entity_id: str, body: BaseModel
+        self,
+        entities: EntityService,
+        action: ActionSpec,
+        entity_id: str,
+        body: BaseModel,
+        *,
+        via: str | None = None,
     ) -> ActionAnswer:
-        """Take `action` on the entity, idempotently; the answer to send back."""
+        """Take `action` on the entity, idempotently; the answer to send back. `via` says how
+        the actor was authenticated (`token`, `oidc`; `shared`: named by the request itself)."""
         spec = entities.spec
         record = await entities.record(entity_id)
         request = _describe(spec, action, entity_id, body)
@@ -111,13 +119,15 @@ class ActionService:
         sent: list[_Outcome] = []
         try:
             outcome = await self._perform(entities, action, record, body, request, sent)
+            outcome = _with_identity(outcome, via)
         except BaseException:
             if not sent:
                 # Nothing reached Temporal: a retry with the same key may try afresh.
                 await asyncio.shield(self._requests.release(request.key))
                 raise
             # The signal (or start) went out: the key keeps that answer, whatever broke after.
-            await asyncio.shield(self._record(spec, action, record, body, request, sent[0]))
+            first = _with_identity(sent[0], via)
+            await asyncio.shield(self._record(spec, action, record, body, request, first))
             self._answered.ring(request.key)
             raise
         answer = await self._record(spec, action, record, body, request, outcome)
@@ -447,3 +457,11 @@ def _reason(body: BaseModel) -> str:
         if isinstance(value, str) and value:
             return value
     return ""
+
+
+def _with_identity(outcome: _Outcome, via: str | None) -> _Outcome:
+    """The outcome with how its actor was known in its audit details."""
+    if via is None:
+        return outcome
+    details = {**outcome.details, "via": via, "authenticated": via != "shared"}
+    return dataclasses.replace(outcome, details=details)

@@ -121,7 +121,7 @@ class EntityService:
 
     # -- create ----------------------------------------------------------------------------
 
-    async def create(self, request: BaseModel) -> Entity:
+    async def create(self, request: BaseModel, *, via: str | None = None) -> Entity:
         """Record the entity and start its workflow (`{kind}-{id}`); Conflict for a name in use."""
         spec = self.spec
         entity_id = secrets.token_hex(4)
@@ -153,7 +153,10 @@ class EntityService:
             raise Unavailable(f"Temporal did not start the {spec.kind} workflow: {err}") from None
         await self._entities.set_run_id(spec.kind, entity_id, run_id)
         message = spec.created_message.format(kind=spec.kind, **body)
-        await self._audit_create(actor, entity_id, AuditOutcome.ACCEPTED, message, body)
+        known = {} if via is None else {"via": via, "authenticated": via != "shared"}
+        await self._audit_create(
+            actor, entity_id, AuditOutcome.ACCEPTED, message, {**body, **known}
+        )
         return self.entity(await self.record(entity_id), None)
 
     async def _audit_create(

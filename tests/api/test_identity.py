@@ -105,6 +105,8 @@ async def test_the_actor_is_the_token_s_person_and_the_requester_cannot_approve(
     assert ("alice", "review.approve", "refused") in by_action
     assert ("bob", "review.approve", "accepted") in by_action
     assert ("alice", "create", "accepted") in by_action
+    accepted = next(e for e in audit if e["actor"] == "bob")
+    assert accepted["details"]["via"] == "token" and accepted["details"]["authenticated"] is True
 
 
 async def test_an_operator_cancels_but_may_not_approve(
@@ -130,8 +132,15 @@ async def test_a_revoked_or_unknown_token_is_refused(
     assert revoked.status_code == 401 and revoked.json()["detail"] == "invalid or revoked token"
     unknown = await as_person("fdt_nope").get("/api/v1/labs")
     assert unknown.status_code == 401
-    shared = (await as_person(context.token).get("/api/v1/me")).json()
+    shared_client = as_person(context.token)
+    shared = (await shared_client.get("/api/v1/me")).json()
     assert shared["via"] == "shared" and shared["four_eyes"] is False
+    created = (await shared_client.post("/api/v1/labs", json={**LAB, "name": "shared"})).json()
+    assert created["requested_by"] == "someone-else"  # the shared token acts for the body's name
+    [entry] = (
+        await shared_client.get("/api/v1/audit", params={"target_id": created["id"]})
+    ).json()["items"]
+    assert entry["details"]["via"] == "shared" and entry["details"]["authenticated"] is False
 
 
 async def test_an_oidc_token_names_its_person(context: ApiContext) -> None:
