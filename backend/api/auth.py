@@ -12,9 +12,9 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from backend.api.identity import authenticate
+from backend.api.identity import CHALLENGE, authenticate
 
-CHALLENGE = {"WWW-Authenticate": "Bearer"}
+__all__ = ["CHALLENGE", "require_token"]
 
 _bearer = HTTPBearer(
     auto_error=False,

@@ -74,6 +74,14 @@ def storage_unavailable(exc: sqlite3.Error | ValueError) -> str:
     return f"the store is busy or unavailable: {reason}; try again"
 
 
+def _unavailable(exc: sqlite3.Error | ValueError) -> JSONResponse:
+    return JSONResponse(
+        {"detail": storage_unavailable(exc)},
+        status_code=503,
+        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+    )
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Map service, validation and storage errors to readable JSON answers."""
 
@@ -99,22 +107,14 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(sqlite3.OperationalError)
     async def _storage(request: Request, exc: sqlite3.OperationalError) -> JSONResponse:
         log.warning("storage error on %s %s: %s", request.method, request.url.path, exc)
-        return JSONResponse(
-            {"detail": storage_unavailable(exc)},
-            status_code=503,
-            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
-        )
+        return _unavailable(exc)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         if isinstance(exc, ValueError) and str(exc) == CLOSED_CONNECTION:
             # aiosqlite's word for a store whose connection is gone: unavailable, not a bug.
             log.warning("store connection closed on %s %s", request.method, request.url.path)
-            return JSONResponse(
-                {"detail": storage_unavailable(exc)},
-                status_code=503,
-                headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
-            )
+            return _unavailable(exc)
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         return JSONResponse(
             {"detail": f"internal error ({type(exc).__name__}); see the backend log"},

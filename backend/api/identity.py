@@ -21,7 +21,8 @@ from backend.domain.identity import Principal, Role
 from backend.providers.oidc import InvalidBearer, looks_like_jwt
 
 SHARED = Principal(name="shared-token", roles=[Role.ADMIN], via="shared")
-_CHALLENGE = {"WWW-Authenticate": "Bearer"}
+CHALLENGE = {"WWW-Authenticate": "Bearer"}
+"""The header a 401 carries."""
 
 
 class Unauthenticated(Exception):
@@ -64,7 +65,7 @@ async def authenticate(request: Request) -> Principal:
     try:
         principal = await principal_for(context, bearer(request.headers.get("authorization", "")))
     except Unauthenticated as err:
-        raise HTTPException(status.HTTP_401_UNAUTHORIZED, str(err), headers=_CHALLENGE) from None
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, str(err), headers=CHALLENGE) from None
     request.state.principal = principal
     return principal
 
