@@ -113,9 +113,15 @@ async def test_killed_workers_are_replaced_at_every_kind_of_step(
             await kill_and_replace(
                 "human wait", lambda b: (b.get("progress") or {}).get("awaiting") is not None
             )
-            approved = await api.post(
-                f"/api/v1/labs/{lab_id}/review", json={"decision": "approve", "reviewer": "ci"}
+            # The new worker may not answer queries yet (the view above can be the last cached
+            # progress): the API says 503, and a client retries with the same key, as the TUI does.
+            review = {"decision": "approve", "reviewer": "ci", "idempotency_key": "review-1"}
+            approved = await eventually(
+                lambda: api.post(f"/api/v1/labs/{lab_id}/review", json=review),
+                lambda response: response.status_code != 503,
+                timeout=60,
             )
+            assert approved.status_code == 200, approved.text
             assert approved.json()["outcome"] == "accepted", approved.text
             await eventually(lab, lambda b: b["status"] == "running", timeout=60)
             # Teardown after a cancel removes each resource exactly once.
