@@ -18,6 +18,7 @@ from starlette.exceptions import HTTPException
 from starlette.routing import Match
 
 from backend.domain.health import ErrorBody, ValidationErrorBody
+from backend.providers.status import EntityMissing
 from backend.services.errors import ServiceError
 
 log = logging.getLogger(__name__)
@@ -88,6 +89,11 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ServiceError)
     async def _service_error(_: Request, exc: ServiceError) -> JSONResponse:
         return JSONResponse({"detail": exc.message}, status_code=exc.status_code)
+
+    @app.exception_handler(EntityMissing)
+    async def _entity_missing(_: Request, exc: EntityMissing) -> JSONResponse:
+        # A worker reported on an entity this store does not have (the status path).
+        return JSONResponse({"detail": str(exc)}, status_code=404)
 
     @app.exception_handler(HTTPException)
     async def _http_error(request: Request, exc: HTTPException) -> Response:

@@ -1,4 +1,5 @@
-"""Internal, token-protected routes workers use to report status when they run elsewhere."""
+"""Internal, token-protected routes workers use to report status when they run elsewhere (an
+unknown entity is a 404: `backend.api.errors` maps EntityMissing)."""
 
 from __future__ import annotations
 
@@ -16,8 +17,7 @@ from backend.domain.status import (
     StatusAck,
     StatusReport,
 )
-from backend.providers.status import CLAIM_PATH, REGISTER_PATH, STATUS_PATH, EntityMissing
-from backend.services.errors import NotFound
+from backend.providers.status import CLAIM_PATH, REGISTER_PATH, STATUS_PATH
 
 router = APIRouter(
     tags=["internal"],
@@ -30,27 +30,18 @@ router = APIRouter(
 async def report_status(report: StatusReport, request: Request) -> StatusAck:
     """Apply a workflow's status report (`flightdeck worker --api URL`); 404 for unknown ones."""
     context: ApiContext = request.app.state.context
-    try:
-        return await context.status.report(report)
-    except EntityMissing as err:
-        raise NotFound(str(err)) from None
+    return await context.status.report(report)
 
 
 @router.post(CLAIM_PATH)
 async def claim_entity(claim: ClaimRequest, request: Request) -> ClaimResult:
     """Let a workflow claim its entity; 404 for unknown entities."""
     context: ApiContext = request.app.state.context
-    try:
-        return await context.status.claim(claim)
-    except EntityMissing as err:
-        raise NotFound(str(err)) from None
+    return await context.status.claim(claim)
 
 
 @router.post(REGISTER_PATH)
 async def register_entity(registration: RegisterRequest, request: Request) -> ClaimResult:
     """Create the entity of a workflow another workflow started; 404 for an unknown kind."""
     context: ApiContext = request.app.state.context
-    try:
-        return await context.status.register(registration)
-    except EntityMissing as err:
-        raise NotFound(str(err)) from None
+    return await context.status.register(registration)
