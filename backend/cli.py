@@ -7,6 +7,7 @@
     flightdeck tui [--api URL]      the TUI against a running backend
     flightdeck server               the embedded Temporal dev server only (foreground)
     flightdeck codec new-key        a fresh payload encryption key (printed, or added to a file)
+    flightdeck hook-worker -q Q     the sample TAC hook workflows on a task queue
 
 Errors are one readable line on stderr and a non-zero exit code, never a traceback.
 """
@@ -143,6 +144,23 @@ def build_parser() -> argparse.ArgumentParser:
     server.add_argument("--ui-port", type=int, help="web UI port (default 8233 when free)")
     server.add_argument("--headless", action="store_true", help="no web UI")
 
+    hook_help = (
+        "Run the sample TAC hook workflows on a task queue (what a worker DIG's app runs in"
+        " the sandbox)."
+    )
+    hook_worker = commands.add_parser(
+        "hook-worker", help=hook_help, description=hook_help, parents=[common]
+    )
+    hook_worker.add_argument(
+        "-q", "--task-queue", required=True, metavar="Q", help="the task queue to poll"
+    )
+    hook_worker.add_argument(
+        "--stop-with",
+        type=int,
+        metavar="PID",
+        help="stop once the process PID is gone (checked every second)",
+    )
+
     codec = commands.add_parser(
         "codec",
         help="Payload encryption keys.",
@@ -239,6 +257,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             "tui": _run_tui,
             "server": _run_server,
             "codec": _run_codec,
+            "hook-worker": _run_hook_worker,
             "audit": _run_audit,
             "token": _run_token,
         }[args.command]
@@ -398,6 +417,22 @@ def _run_server(args: argparse.Namespace, settings: Settings, temporal: Temporal
     print("Stopping the Temporal dev server ...", flush=True)
     server.stop()
     return 0
+
+
+def _run_hook_worker(
+    args: argparse.Namespace, settings: Settings, temporal: TemporalSettings
+) -> int:
+    from backend.domains.digs.hook_worker import run_hook_worker
+    from backend.runtime.logging_setup import configure_logging
+
+    settings.paths.ensure()
+    queue = "".join(c if c.isalnum() or c in "._-" else "_" for c in args.task_queue)
+    configure_logging(settings.paths.logs / f"hook-worker-{queue}.log", settings.log_level)
+    return asyncio.run(
+        run_hook_worker(
+            args.task_queue, stop_with=args.stop_with, settings=settings, temporal=temporal
+        )
+    )
 
 
 def _run_codec(args: argparse.Namespace, settings: Settings, temporal: TemporalSettings) -> int:

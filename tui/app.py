@@ -1,8 +1,8 @@
 """The Flightdeck TUI: a full-screen, keyboard-only Textual app over the backend's HTTP API.
 
 Every view is made from the domains' declarations (`EntitySpec`s): one list view per domain,
-plus Needs you and the audit log; `:` switches between them (each view is a Textual mode, so
-switching keeps its state and never stacks screens deep).
+plus Needs you, the TAC workers and the audit log; `:` switches between them (each view is a
+Textual mode, so switching keeps its state and never stacks screens deep).
 """
 
 from __future__ import annotations
@@ -38,7 +38,8 @@ from tui.screens.command_line_screen import CommandLineScreen
 from tui.screens.entity_list_screen import EntityListScreen
 from tui.screens.needs_screen import NeedsScreen
 from tui.screens.start_screen import StartScreen
-from tui.session import AUDIT_VIEW, NEEDS_VIEW, Session
+from tui.screens.workers_screen import WorkersScreen
+from tui.session import AUDIT_VIEW, NEEDS_VIEW, WORKERS_VIEW, Session
 
 
 def default_user() -> str:
@@ -103,6 +104,8 @@ class FlightdeckApp(App[None]):
             return NeedsScreen(self.session)
         if view == AUDIT_VIEW:
             return AuditScreen(self.session)
+        if view == WORKERS_VIEW:
+            return WorkersScreen(self.session)
         spec = next(s for s in self.session.specs if s.plural == view)
         return EntityListScreen(self.session, spec)
 

@@ -20,6 +20,7 @@ from backend.domain.entity import ActionSpec, EntitySpec
 from backend.domain.form import field_with_role
 from backend.domain.health import Health
 from backend.domain.identity import Me
+from backend.domains.tac.registrations import WorkerRows
 from tui.errors import ApiError, BackendUnreachable, format_validation_errors, one_line
 from tui.safe_text import defang, defang_text
 
@@ -153,6 +154,12 @@ class FlightdeckClient:
         if before_id is not None:
             params["before_id"] = before_id
         return await self._request(AuditList, "GET", "/api/v1/audit", params=params)
+
+    async def workers(self, limit: int = 200, offset: int = 0) -> WorkerRows:
+        """`GET /api/v1/workers`: TAC worker registrations, newest first, each with its worker
+        DIG's state and the pollers on its task queue now."""
+        params: dict[str, str | int] = {"limit": limit, "offset": offset}
+        return await self._request(WorkerRows, "GET", "/api/v1/workers", params=params)
 
     async def aclose(self) -> None:
         """Close the connection pool."""

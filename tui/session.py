@@ -11,6 +11,9 @@ from tui.client import FlightdeckClient
 
 NEEDS_VIEW = "needs"
 AUDIT_VIEW = "audit"
+WORKERS_VIEW = "workers"
+"""TAC worker registrations with their pollers: listed after the DIGs (else the domains)."""
+DIGS_PLURAL = "digs"
 
 
 @dataclass
@@ -37,7 +40,9 @@ class Session:
     @property
     def view_names(self) -> list[str]:
         """Every view `:` can switch to, in the order completion offers them."""
-        return [NEEDS_VIEW, *(spec.plural for spec in self.specs), AUDIT_VIEW]
+        domains = [spec.plural for spec in self.specs]
+        after = domains.index(DIGS_PLURAL) + 1 if DIGS_PLURAL in domains else len(domains)
+        return [NEEDS_VIEW, *domains[:after], WORKERS_VIEW, *domains[after:], AUDIT_VIEW]
 
     def resolve_view(self, typed: str) -> str | None:
         """The view a typed name means: exact, a domain's singular kind, or the first view it

@@ -15,6 +15,7 @@ from backend.api.entities import entity_router
 from backend.api.errors import install_error_handlers
 from backend.api.limits import RequestGate
 from backend.domain.catalog import all_specs
+from backend.domains import domain_modules
 from backend.runtime.codec import EncryptionCodec
 
 
@@ -47,6 +48,9 @@ def create_app(
     app.include_router(health.router)
     for spec in specs:
         app.include_router(entity_router(spec))
+    for module in domain_modules("routes"):
+        for router in module.routers():
+            app.include_router(router)
     app.include_router(me.router)
     app.include_router(needs.router)
     app.include_router(audit.router)

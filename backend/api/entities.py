@@ -126,12 +126,7 @@ def _add_action_route(
         entities: Annotated[EntityService, Depends(service)],
         principal: Annotated[Principal, Depends(requires(role_for_action(action)))],
     ) -> JSONResponse:
-        context: ApiContext = request.app.state.context
-        body = acting_as(principal, body)
-        if context.four_eyes and principal.personal and four_eyes_applies(action):
-            await _four_eyes(context, entities, action, entity_id, principal, body)
-        answer = await context.actions.act(entities, action, entity_id, body, via=principal.via)
-        return JSONResponse(answer.body, status_code=answer.status_code)
+        return await perform_action(request, entities, action, entity_id, body, principal)
 
     _annotate(act, body=action.request)
     how = f"{action.signal} signal" if action.signal else f"starts {action.start.workflow_type}"  # type: ignore[union-attr]
@@ -146,6 +141,24 @@ def _add_action_route(
         " the workflow does not take it now; a retry with the same idempotency key gets the"
         " first answer.",
     )
+
+
+async def perform_action(
+    request: Request,
+    entities: EntityService,
+    action: ActionSpec,
+    entity_id: str,
+    body: BaseModel,
+    principal: Principal,
+) -> JSONResponse:
+    """Take `action` on an entity for `principal` through the one action path (four-eyes
+    first): the workflow's verdict as the response (409 with the reason when refused)."""
+    context: ApiContext = request.app.state.context
+    body = acting_as(principal, body)
+    if context.four_eyes and principal.personal and four_eyes_applies(action):
+        await _four_eyes(context, entities, action, entity_id, principal, body)
+    answer = await context.actions.act(entities, action, entity_id, body, via=principal.via)
+    return JSONResponse(answer.body, status_code=answer.status_code)
 
 
 async def _four_eyes(

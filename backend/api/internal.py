@@ -3,7 +3,9 @@ unknown entity is a 404: `backend.api.errors` maps EntityMissing)."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Request
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Depends, Path, Request
 
 from backend.api.auth import require_token
 from backend.api.context import ApiContext
@@ -17,7 +19,7 @@ from backend.domain.status import (
     StatusAck,
     StatusReport,
 )
-from backend.providers.status import CLAIM_PATH, REGISTER_PATH, STATUS_PATH
+from backend.providers.status import CALL_PATH, CLAIM_PATH, REGISTER_PATH, STATUS_PATH
 
 router = APIRouter(
     tags=["internal"],
@@ -45,3 +47,14 @@ async def register_entity(registration: RegisterRequest, request: Request) -> Cl
     """Create the entity of a workflow another workflow started; 404 for an unknown kind."""
     context: ApiContext = request.app.state.context
     return await context.status.register(registration)
+
+
+@router.post(CALL_PATH)
+async def domain_call(
+    name: Annotated[str, Path(pattern=r"^[a-z][a-z0-9_.-]{0,63}$")],
+    body: Annotated[dict[str, Any], Body()],
+    request: Request,
+) -> dict[str, Any]:
+    """Run a domain's internal call for a worker elsewhere; 404 for an unknown name."""
+    context: ApiContext = request.app.state.context
+    return await context.status.call(name, body)

@@ -6,9 +6,10 @@ elsewhere sends them to the API's internal, token-protected endpoint with `ApiSt
 
 from __future__ import annotations
 
+import json
 import os
 import ssl
-from typing import Protocol
+from typing import Any, Protocol
 
 import httpx
 
@@ -23,6 +24,7 @@ from backend.domain.status import (
 STATUS_PATH = "/api/internal/v1/status"
 CLAIM_PATH = "/api/internal/v1/claim"
 REGISTER_PATH = "/api/internal/v1/register"
+CALL_PATH = "/api/internal/v1/calls/{name}"
 
 
 class EntityMissing(Exception):
@@ -47,6 +49,11 @@ class StatusSink(Protocol):
     async def register(self, request: RegisterRequest) -> ClaimResult:
         """Create the entity of a workflow started by another workflow, unless it exists
         (idempotent); refused when the id or the name belongs to another workflow."""
+        ...
+
+    async def call(self, name: str, body: dict[str, Any]) -> dict[str, Any]:
+        """Run a domain's internal call (a lookup, or a record the store keeps) by name;
+        EntityMissing for an unknown name."""
         ...
 
 
@@ -80,6 +87,12 @@ class ApiStatusSink:
         """POST the registration to the API."""
         body = await self._post(REGISTER_PATH, request.model_dump_json(), request.entity_id)
         return ClaimResult.model_validate_json(body)
+
+    async def call(self, name: str, body: dict[str, Any]) -> dict[str, Any]:
+        """POST the call to the API."""
+        content = await self._post(CALL_PATH.format(name=name), json.dumps(body), name)
+        answer: dict[str, Any] = json.loads(content)
+        return answer
 
     async def aclose(self) -> None:
         """Close the connection pool."""

@@ -96,6 +96,13 @@ class EntityService:
             raise NotFound(f"no {self.spec.kind} with id {entity_id!r}")
         return record
 
+    async def named(self, name: str) -> EntityRecord:
+        """The active entity called `name`; NotFound when there is none."""
+        record = await self._entities.active_named(self.spec.kind, name)
+        if record is None:
+            raise NotFound(f"no {self.spec.noun} named {name!r}")
+        return record
+
     def entity(self, record: EntityRecord, progress: Progress | None) -> Entity:
         """The API's view of a stored entity (plus its exact progress, if read)."""
         return self.spec.record.model_validate(

@@ -8,6 +8,8 @@ an audit row (a signal sent with another Temporal client, or the late verdict on
 
 from __future__ import annotations
 
+from typing import Any
+
 import aiosqlite
 
 from backend.domain.audit import AuditOutcome, AuditSource
@@ -21,6 +23,7 @@ from backend.domain.status import (
     StatusReport,
 )
 from backend.providers.status import EntityMissing
+from backend.services.domain_calls import CallContext, domain_calls
 from backend.services.verdicts import Bell
 from backend.store.action_requests import ActionRequests
 from backend.store.audit import AuditRepository, NewAuditEntry
@@ -81,6 +84,14 @@ class StoreStatusSink:
             )
         )
         return ClaimResult(granted=True)
+
+    async def call(self, name: str, body: dict[str, Any]) -> dict[str, Any]:
+        """Run a domain's internal call against this store (`backend.domains.*.calls`)."""
+        handler = domain_calls().get(name)
+        if handler is None:
+            raise EntityMissing(f"no internal call {name!r}")
+        answer = await handler(CallContext(self._db, self._audit), body)
+        return answer.model_dump(mode="json")
 
     async def claim(self, request: ClaimRequest) -> ClaimResult:
         """Grant the claim when the workflow is the entity's own."""

@@ -94,6 +94,14 @@ class EntityRepository:
             row = await cur.fetchone()
         return _record(row) if row else None
 
+    async def active_named(self, kind: str, name: str) -> EntityRecord | None:
+        """The entity of `kind` named `name` that has not ended, if there is one."""
+        async with self._db.connection.execute(
+            "SELECT * FROM entities WHERE kind = ? AND name = ? AND ended = 0", (kind, name)
+        ) as cur:
+            row = await cur.fetchone()
+        return _record(row) if row else None
+
     async def page(
         self, kind: str, *, status: str | None = None, limit: int = 200, offset: int = 0
     ) -> tuple[list[EntityRecord], int]:

@@ -84,6 +84,12 @@ class EntityWorkflow:
         )
         self.report_for(entity_id)
 
+    async def reported(self) -> None:
+        """Wait until the latest state has reached the store (e.g. before continue-as-new, so
+        the verdict on the signal that caused it is not lost)."""
+        if self._reporter is not None:
+            await self._reporter.flush()
+
     async def ended(self, status: str, reason: str | None = None) -> None:
         """The workflow ends in `status`: report it and wait until the report got through."""
         self.tracker.finish(status, reason)

@@ -23,6 +23,7 @@ from backend.domains.infra.plan import ChangeAction, PlanSummary, PolicyResult
 from backend.domains.infra.spec import SPEC as INFRA_SPEC
 from backend.domains.labs.model import Lab, LabSeverity, LabStatus
 from backend.domains.labs.spec import SPEC as LAB_SPEC
+from backend.domains.tac.registrations import WorkerRow, WorkerRows
 from backend.domains.tenants.model import Tenant, TenantPlan, TenantRegion, TenantStatus
 from backend.domains.tenants.spec import SPEC as TENANT_SPEC
 
@@ -515,6 +516,62 @@ def sample_audit() -> list[AuditEntry]:
     ]
 
 
+def make_worker(
+    name: str,
+    task_queue: str,
+    *,
+    pollers: int | None,
+    dig_status: str = "instantiated",
+    worker_dig: str = "migration-worker",
+    worker_dig_id: str | None = "dig-1",
+    age: timedelta = timedelta(minutes=3),
+) -> WorkerRow:
+    """A TAC worker registration as `GET /api/v1/workers` returns it."""
+    return WorkerRow(
+        project="payments",
+        composite_app="billing",
+        version="v1",
+        dig="billing-prod",
+        tac_intent="pre-install",
+        name=name,
+        task_queue=task_queue,
+        worker_project="payments",
+        worker_composite_app="workers",
+        worker_version="v1",
+        worker_dig=worker_dig,
+        worker_dig_id=worker_dig_id,
+        dig_status=dig_status,
+        pollers=pollers,
+        ready=bool(pollers),
+        created_at=now() - age,
+    )
+
+
+def sample_workers() -> list[WorkerRow]:
+    """Registrations newest first: one whose worker is up, one being started, one whose DIG is
+    missing."""
+    return [
+        make_worker("migrate", "MIGRATION_WORKFLOW", pollers=2, age=timedelta(minutes=1)),
+        make_worker(
+            "backfill",
+            "BACKFILL",
+            pollers=0,
+            dig_status="instantiating",
+            worker_dig="backfill-worker",
+            worker_dig_id="dig-2",
+        ),
+        make_worker(
+            "orphan",
+            "ORPHAN_QUEUE",
+            pollers=None,
+            dig_status="not found",
+            worker_dig="gone",
+            worker_dig_id=None,
+            age=timedelta(hours=2),
+        ),
+    ]
+
+
 @dataclass
 class FakeApi:
     """The Flightdeck API over respx: serves `entities` by plural, records what the TUI sent,
@@ -529,6 +586,8 @@ class FakeApi:
         }
     )
     audit_entries: list[AuditEntry] = field(default_factory=sample_audit)
+    workers: list[WorkerRow] = field(default_factory=sample_workers)
+    """What `GET /api/v1/workers` lists."""
     me: Me | None = None
     """What `GET /api/v1/me` answers (None: 404, as a backend from before identities)."""
     reachable: bool = True
@@ -543,6 +602,7 @@ class FakeApi:
         self.needs_route = self.router.get("/api/v1/needs").mock(side_effect=self._needs)
         self.me_route = self.router.get("/api/v1/me").mock(side_effect=self._me)
         self.audit_route = self.router.get("/api/v1/audit").mock(side_effect=self._audit)
+        self.workers_route = self.router.get("/api/v1/workers").mock(side_effect=self._workers)
         self.list_route = self.router.get(path__regex=r"^/api/v1/(?P<plural>[a-z-]+)$").mock(
             side_effect=self._list
         )
@@ -662,6 +722,15 @@ class FakeApi:
             entries = [e for e in entries if e.id < int(before_id)]
         entries = entries[: int(params.get("limit", "100"))]
         return httpx.Response(200, json={"items": [e.model_dump(mode="json") for e in entries]})
+
+    def _workers(self, request: httpx.Request) -> httpx.Response:
+        if refused := self._check(request):
+            return refused
+        params = request.url.params
+        offset = int(params.get("offset", "0"))
+        shown = self.workers[offset : offset + int(params.get("limit", "200"))]
+        answer = WorkerRows(items=shown, total=len(self.workers))
+        return httpx.Response(200, json=answer.model_dump(mode="json"))
 
     def _list(self, request: httpx.Request, plural: str) -> httpx.Response:
         if refused := self._check(request):

@@ -11,6 +11,7 @@ from tui.screens.command_line_screen import CommandLineScreen
 from tui.screens.entity_detail_screen import EntityDetailScreen
 from tui.screens.entity_list_screen import EntityListScreen
 from tui.screens.needs_screen import NeedsScreen
+from tui.screens.workers_screen import WorkersScreen
 
 SIZE = (120, 36)
 
@@ -66,6 +67,8 @@ async def test_enter_takes_the_completion_and_singular_names_work(
         assert app.screen.spec.plural == "labs"
         await goto(pilot, "au")
         assert isinstance(app.screen, AuditScreen)
+        await goto(pilot, "w")
+        assert isinstance(app.screen, WorkersScreen)
         await goto(pilot, "needs")
         assert isinstance(app.screen, NeedsScreen)
 
@@ -78,7 +81,7 @@ async def test_an_unknown_view_is_named_and_escape_closes_the_line(
         await pilot.press("colon", "x", "y", "z", "enter")
         await settle(pilot)
         [note] = app.notes_with("No view called 'xyz'")
-        assert "needs, labs, tenants, infra-runs, audit" in note.message
+        assert "needs, labs, tenants, infra-runs, workers, audit" in note.message
         assert isinstance(app.screen, CommandLineScreen)
         await pilot.press("escape")
         await settle(pilot)

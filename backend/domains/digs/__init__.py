@@ -1,0 +1,1 @@
+"""DIGs: EMCO deployment intent groups, their lifecycle workflow and the orchestrators."""

@@ -1,0 +1,1 @@
+"""The Temporal action controller: worker registrations and TAC hook runs."""
