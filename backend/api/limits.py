@@ -27,7 +27,7 @@ from backend.api.identity import Unauthenticated, bearer, principal_for
 MAX_BODY = 64 * 1024
 TOO_LARGE = "request body over 64 KiB"
 
-_TOKEN_PREFIXES = ("/api/",)
+_TOKEN_PREFIXES = ("/api/", "/v2/")
 _CODEC_TOKEN_PATHS = frozenset({"/codec/encode", "/codec/decode"})
 
 

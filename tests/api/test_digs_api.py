@@ -130,7 +130,7 @@ async def test_bad_digs_are_refused_with_a_message(api: httpx.AsyncClient) -> No
     base = {"name": "x", "project": "p", "composite_app": "a", "version": "v1"}
     bad = [
         {**base, "apps": []},
-        {**base, "apps": "w:flightdeck-worker"},
+        {**base, "apps": "w:flightdeck-worker:bad queue"},
         {**base, "apps": "a:helm, a:helm"},
         {**base, "apps": "a:nonsense"},
         {**base, "project": "../x", "apps": "a:helm"},

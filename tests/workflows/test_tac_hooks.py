@@ -64,7 +64,9 @@ async def act(api: httpx.AsyncClient, dig_id: str, action: str) -> None:
     assert response.status_code == 200, response.text
 
 
-async def worker_dig(api: httpx.AsyncClient, queue: str, *, approve: bool = True, apps: str = "") -> str:
+async def worker_dig(
+    api: httpx.AsyncClient, queue: str, *, approve: bool = True, apps: str = ""
+) -> str:
     dig_id = await create_dig(
         api,
         {

@@ -117,15 +117,18 @@ class DigApp(BaseModel):
 
     name: Segment
     kind: AppKind = AppKind.HELM
-    task_queue: TaskQueue | None = None
-    """For a Flightdeck worker app: the task queue its worker polls (required)."""
+    task_queue: TaskQueue | None = Field(
+        default=None,
+        description="For a flightdeck-worker app: the task queue its worker polls"
+        " (default: the app's name)",
+    )
     target: Segment | None = None
     """Where it is placed (a placement target), when placement is used."""
 
     @model_validator(mode="after")
-    def _worker_has_queue(self) -> DigApp:
+    def _worker_polls_a_queue(self) -> DigApp:
         if self.kind == AppKind.WORKER and not self.task_queue:
-            raise ValueError(f"app {self.name}: a {AppKind.WORKER} app needs a task_queue")
+            self.task_queue = self.name
         return self
 
     def short(self) -> str:
@@ -167,8 +170,9 @@ Apps = Annotated[
     BeforeValidator(_apps_from_text),
     AfterValidator(_unique_apps),
     Field(
-        description="The DIG's apps; compact form `name:kind[:task_queue], ...`"
-        " (kinds: flightdeck-worker, helm, manifest)"
+        min_length=1,
+        description="The DIG's apps (at least one); compact form `name:kind[:task_queue], ...`"
+        " (kinds: flightdeck-worker, helm, manifest)",
     ),
 ]
 
@@ -264,15 +268,9 @@ class CreateDig(BaseModel):
     composite_app: Segment
     version: Segment
     description: Annotated[str, StringConstraints(max_length=500), PlainText] = ""
-    apps: Apps = Field(default_factory=list)
+    apps: Apps
     tac_intents: TacIntents = Field(default_factory=list)
     requested_by: Annotated[Actor | None, ACTOR] = None
-
-    @model_validator(mode="after")
-    def _has_apps(self) -> CreateDig:
-        if not self.apps:
-            raise ValueError("a DIG needs at least one app")
-        return self
 
 
 class DigDecision(BaseModel):

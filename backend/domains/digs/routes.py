@@ -12,7 +12,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Path, Query, Request, status
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from backend.api.auth import require_token
 from backend.api.context import ApiContext
@@ -32,7 +32,7 @@ from backend.domains.digs.model import (
 )
 from backend.domains.digs.spec import SPEC
 from backend.services.entities import EntityService
-from backend.services.errors import NotFound
+from backend.services.errors import NotFound, Unprocessable
 
 PREFIX = "/v2/projects/{project}/composite-apps/{composite_app}/{version}/deployment-intent-groups"
 ProjectName = Annotated[str, Path(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")]
@@ -82,6 +82,13 @@ class DigV2List(BaseModel):
     total: int
 
 
+def one_error(err: ValidationError) -> str:
+    """The first validation error as one line."""
+    first = err.errors()[0]
+    where = ".".join(str(p) for p in first["loc"])
+    return f"{where}: {first['msg']}" if where else str(first["msg"])
+
+
 def _service(request: Request) -> EntityService:
     context: ApiContext = request.app.state.context
     return context.entities[DIG_KIND]
@@ -120,15 +127,18 @@ def routers() -> list[APIRouter]:
         principal: Annotated[Principal, Depends(requires(Role.OPERATOR))],
     ) -> Any:
         """Create a DIG (it then waits for approval)."""
-        request = CreateDig(
-            name=body.metadata.name,
-            project=project,
-            composite_app=composite_app,
-            version=version,
-            description=body.metadata.description,
-            apps=body.spec.apps,
-            tac_intents=body.spec.tac_intents,
-        )
+        try:
+            request = CreateDig(
+                name=body.metadata.name,
+                project=project,
+                composite_app=composite_app,
+                version=version,
+                description=body.metadata.description,
+                apps=body.spec.apps,
+                tac_intents=body.spec.tac_intents,
+            )
+        except ValidationError as err:
+            raise Unprocessable(one_error(err)) from None
         return await entities.create(acting_as(principal, request), via=principal.via)
 
     @router.get("", response_model=DigV2List, responses=ERRORS)

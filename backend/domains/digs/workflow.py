@@ -349,7 +349,7 @@ class DigLifecycleWorkflow(EntityWorkflow):
         hook_type = pre if step == DigStep.PRE_HOOKS else post
         intents = [i for i in self._params.tac_intents if i.hook_type == hook_type]
         if not intents:
-            self.tracker.skip(step, f"no {hook_type.value} hooks")
+            self.tracker.complete(step, f"no {hook_type.value} hooks")
             return None
         self.tracker.start(step, ", ".join(i.name for i in intents))
         info = workflow.info()

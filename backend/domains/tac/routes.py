@@ -111,7 +111,6 @@ v2_router = APIRouter(
 async def register_worker(
     path: IntentPath,
     body: WorkerRegistrationBody,
-    request: Request,
     repo: Registrations,
     principal: Operator,
 ) -> WorkerRegistration:
@@ -226,6 +225,11 @@ class _Count:
     finished: float | None = None
 
 
+POLLER_FRESH_SECONDS = 75.0
+"""A poller counts while it polled this recently: a live worker polls again at least every
+minute (long polls end after about 60 s), while Temporal lists a stopped one for minutes."""
+
+
 class PollerCounts:
     """Workflow pollers per task queue, from DescribeTaskQueue: one call per queue at a time and
     per `ttl` seconds however many requests ask, at most `concurrency` calls at once; None when
@@ -283,7 +287,13 @@ class PollerCounts:
             except Exception as err:  # any Temporal trouble: unknown, never a failed request
                 log.info("DescribeTaskQueue %s failed: %s", queue, err)
                 return None
-        return len(answer.pollers)
+        now = time.time()
+        return sum(
+            1
+            for poller in answer.pollers
+            if not poller.HasField("last_access_time")
+            or now - poller.last_access_time.ToSeconds() <= POLLER_FRESH_SECONDS
+        )
 
 
 def poller_counts(request: Request) -> PollerCounts:
