@@ -8,6 +8,11 @@ Tenants are shot only when the tenants domain is registered (`backend.domains.DO
 show a tenant waiting for a person, the backend is restarted once with demo failure injection
 (`FLIGHTDECK_FAIL`): its DNS step and the DNS rollback keep failing, so the saga stops and asks
 for a retry or a resolve.
+
+DIGs, hook runs and TAC workers are made on the backend that is shot (a worker DIG's worker is a
+real process that stops with the backend that started it): a worker DIG `mig-worker` that the
+pre-install hook of `app-dig` instantiates, runs its hook on and terminates; a worker DIG
+`report-worker` left instantiated with its worker polling; and `edge-proxy` waiting for approval.
 """
 
 from __future__ import annotations
@@ -31,12 +36,20 @@ from backend.domain.catalog import spec_for_plural  # noqa: E402
 from backend.runtime.embedded import embedded_server  # noqa: E402
 from backend.runtime.supervisor import BackendChild  # noqa: E402
 from tui.app import FlightdeckApp  # noqa: E402
+from tui.widgets.audit_table import AuditTable  # noqa: E402
 from tui.widgets.entity_table import EntityTable  # noqa: E402
 from tui.widgets.needs_table import NeedsTable  # noqa: E402
+from tui.widgets.workers_table import WorkersTable  # noqa: E402
 
 OUT = ROOT / "screenshots"
 SIZE = (120, 36)
 STUCK_TENANT_FAULTS = "dns:always,remove_dns:always"
+WORKERS_PATH = (
+    "/v2/projects/proj1/composite-apps/capp/v1/deployment-intent-groups/app-dig"
+    "/temporal-action-controller/migrate/workers"
+)
+MIGRATION_QUEUE = "MIGRATION_WORKFLOW"
+REPORTS_QUEUE = "REPORTS"
 Json = dict[str, Any]
 
 
@@ -157,7 +170,95 @@ async def seed_late_lab(url: str, token: str) -> None:
         await until(percent, lambda p: p >= 25)
 
 
-async def shoot(url: str, token: str, *, tenants: bool) -> list[Path]:
+async def dig_resting(
+    api: httpx.AsyncClient, dig_id: str, *statuses: str, limit: float = 90
+) -> Json:
+    """The DIG once it is in one of `statuses` and its workflow takes actions again."""
+
+    async def read() -> Json:
+        return await entity(api, "digs", dig_id)
+
+    answer: Json = await until(
+        read, lambda d: d["status"] in statuses and bool(d["accepts"]), limit
+    )
+    return answer
+
+
+async def dig_act(api: httpx.AsyncClient, dig_id: str, action: str, reason: str) -> None:
+    """Approve, instantiate, terminate or delete a DIG as bob (alice asked for every DIG)."""
+    response = await api.post(
+        f"/api/v1/digs/{dig_id}/{action}", json={"actor": "bob", "reason": reason}
+    )
+    response.raise_for_status()
+
+
+async def register_worker(api: httpx.AsyncClient, name: str, queue: str, dig: str) -> None:
+    """A TAC worker registration under app-dig's `migrate` intent: `queue` is run by `dig`."""
+    spec = {"taskQueue": queue, "dig": dig, "cApp": "workers", "project": "proj1"}
+    body = {
+        "metadata": {"name": name, "description": f"{name} worker"},
+        "spec": {**spec, "cAppVersion": "v1"},
+    }
+    response = await api.post(WORKERS_PATH, json=body)
+    response.raise_for_status()
+
+
+async def seed_digs(api: httpx.AsyncClient) -> None:
+    """DIGs: app-dig instantiated after its pre-install hook ran on mig-worker (started for the
+    hook, then terminated), report-worker instantiated with its worker polling, edge-proxy
+    waiting for approval; both workers registered under app-dig's `migrate` intent."""
+
+    async def dig(name: str, app: str, apps: str, **more: Any) -> str:
+        where = {"project": "proj1", "composite_app": app, "version": "v1"}
+        body = {"name": name, **where, "apps": apps, "requested_by": "alice", **more}
+        dig_id = await create(api, "digs", body)
+        await dig_resting(api, dig_id, "created")
+        return dig_id
+
+    hook = {
+        "workflow_type": "flightdeck.hooks.Record",
+        "task_queue": MIGRATION_QUEUE,
+        "params": {"message": "schema v7", "seconds": 2},
+    }
+    intent = {"name": "migrate", "hook_type": "pre-install", "workflows": [hook]}
+    mig = await dig("mig-worker", "workers", f"worker:flightdeck-worker:{MIGRATION_QUEUE}")
+    reports = await dig("report-worker", "workers", f"worker:flightdeck-worker:{REPORTS_QUEUE}")
+    app = await dig("app-dig", "capp", "web:helm, db:manifest", tac_intents=[intent])
+    await dig("edge-proxy", "capp", "proxy:helm")
+    await register_worker(api, "mig", MIGRATION_QUEUE, "mig-worker")
+    await register_worker(api, "reports", REPORTS_QUEUE, "report-worker")
+    for dig_id in (mig, reports, app):
+        await dig_act(api, dig_id, "approve", "four eyes: reviewed")
+        await dig_resting(api, dig_id, "approved")
+
+    await dig_act(api, reports, "instantiate", "nightly reports")
+    ready = await dig_resting(api, reports, "instantiated", "failed")
+    await dig_act(api, app, "instantiate", "release 7")
+    app_dig = await dig_resting(api, app, "instantiated", "failed", limit=120)
+    if app_dig["status"] != "instantiated" or ready["status"] != "instantiated":
+        raise SystemExit(f"a DIG failed: {app_dig['status_reason'] or ready['status_reason']}")
+
+    async def settled() -> Json:
+        runs = (await api.get("/api/v1/hook-runs")).json()["items"]
+        workers = (await api.get("/api/v1/workers")).json()["items"]
+        return {
+            "runs": [r["status"] for r in runs],
+            "mig": (await entity(api, "digs", mig))["status"],
+            "ready": {w["name"]: w["ready"] for w in workers},
+            "digs": [(await entity(api, "digs", i))["ready"] for i in (app, reports)],
+        }
+
+    # The terminated worker's poller stays listed for a while: wait until it no longer counts.
+    want = {
+        "runs": ["succeeded"],
+        "mig": "terminated",
+        "ready": {"mig": False, "reports": True},
+        "digs": [True, True],
+    }
+    await until(settled, lambda s: s == want, limit=150)
+
+
+async def shoot(url: str, token: str, *, tenants: bool, digs: bool) -> list[Path]:
     """Drive the TUI and save each view."""
     saved: list[Path] = []
     app = FlightdeckApp(url, token, user="oncall", refresh_interval=0.5)
@@ -176,11 +277,46 @@ async def shoot(url: str, token: str, *, tenants: bool) -> list[Path]:
                 await pilot.pause(0.1)
             await pilot.pause(0.6)  # one more refresh, so live progress is on screen
 
-        def rows(kind: type[EntityTable] | type[NeedsTable]) -> int:
+        def rows(kind: type[EntityTable | NeedsTable | WorkersTable | AuditTable]) -> int:
             tables = app.screen.query(kind)
             return tables.first().row_count if tables else 0
 
-        await settle_until(lambda: rows(NeedsTable) >= (3 if tenants else 2))
+        async def open_detail(name: str) -> None:
+            """Select `name` in the view's list, open its details and wait for them."""
+            await settle_until(lambda: any(e.name == name for e in listed().entities))
+            listed().select_key(next(e.id for e in listed().entities if e.name == name))
+            await pilot.pause(0.3)
+            await pilot.press("enter")
+            await settle_until(lambda: (app.screen.title or "").endswith(f"▸ {name}"))
+            await settle_until(lambda: rows(AuditTable) > 0)  # loaded, not just the list's copy
+
+        def listed() -> EntityTable:
+            return app.screen.query_one(EntityTable)
+
+        async def shoot_digs() -> None:
+            app.open_view("digs")
+            await settle_until(lambda: rows(EntityTable) >= 4)
+            listed().select_key(next(e.id for e in listed().entities if e.name == "app-dig"))
+            await pilot.pause(0.3)
+            save("digs")
+            await open_detail("app-dig")
+            save("dig-detail")
+            await pilot.press("escape")
+            await pilot.pause(0.3)
+
+            app.open_view("workers")
+            await settle_until(lambda: rows(WorkersTable) >= 2)
+            save("workers")
+
+            app.open_view("hook-runs")
+            await settle_until(lambda: rows(EntityTable) >= 1)
+            [run] = listed().entities
+            await open_detail(run.name)
+            save("hook-run")
+            await pilot.press("escape")
+            await pilot.pause(0.3)
+
+        await settle_until(lambda: rows(NeedsTable) >= 2 + tenants + digs)
         save("needs")
 
         await seed_late_lab(url, token)
@@ -228,6 +364,9 @@ async def shoot(url: str, token: str, *, tenants: bool) -> list[Path]:
         await pilot.press("escape")
         await pilot.pause(0.3)
 
+        if digs:
+            await shoot_digs()
+
         app.open_view("audit")
         await pilot.pause(1.0)
         save("audit")
@@ -254,14 +393,18 @@ async def seed(url: str, token: str, *, tenants: bool) -> None:
             await seed_active_tenant(api)
 
 
-async def seed_with_faults(url: str, token: str) -> None:
-    """What the second backend (tenant DNS faults) makes."""
+async def seed_shot_backend(url: str, token: str, *, tenants: bool, digs: bool) -> None:
+    """What the second backend (the one shot; tenant DNS faults) makes."""
     async with api_client(url, token) as api:
-        await seed_stuck_tenant(api)
+        if tenants:
+            await seed_stuck_tenant(api)
+        if digs:
+            await seed_digs(api)
 
 
 def main() -> None:
     tenants = spec_for_plural("tenants") is not None
+    digs = spec_for_plural("digs") is not None and spec_for_plural("hook-runs") is not None
     with tempfile.TemporaryDirectory(prefix="flightdeck-shots-") as tmp:
         os.environ["FLIGHTDECK_DATA_DIR"] = tmp
         os.environ["FLIGHTDECK_SANDBOX_STEP_SECONDS"] = "1.0"
@@ -283,14 +426,15 @@ def main() -> None:
                 slower["FLIGHTDECK_FAIL"] = STUCK_TENANT_FAULTS
             backend = BackendChild(settings, slower, 0)
             url = backend.wait_ready(90)
-            if tenants:
-                asyncio.run(seed_with_faults(url, token))
-            paths = asyncio.run(shoot(url, token, tenants=tenants))
+            asyncio.run(seed_shot_backend(url, token, tenants=tenants, digs=digs))
+            paths = asyncio.run(shoot(url, token, tenants=tenants, digs=digs))
             to_png(paths)
             for path in paths:
                 print(f"wrote {path.relative_to(ROOT)} (+ .png)")
             if not tenants:
                 print("tenants are not registered yet: no tenants.svg")
+            if not digs:
+                print("DIGs and hook runs are not registered yet: no DIG, worker or hook pictures")
         finally:
             backend.stop()
             server.stop()

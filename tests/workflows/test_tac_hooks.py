@@ -14,12 +14,13 @@ from typing import Any
 
 import httpx
 import pytest
+from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from backend.domains.digs.hook_activities import HookActivities
 from backend.domains.digs.hook_workflows import HOOK_WORKFLOWS
 from tests.api.conftest import api_client
-from tests.stack import Stack, eventually
+from tests.stack import Stack, eventually, platform_stack
 
 HOOK = "flightdeck.hooks.Record"
 
@@ -289,3 +290,27 @@ async def test_a_cancelled_hook_run_cleans_up_its_worker(
     assert run["cleanup"][0]["outcome"] == "terminated"
     await resting(api, worker_id, "terminated")
     assert gone(pid)
+
+
+async def test_a_worker_dig_that_never_gets_ready_fails_the_hook_with_the_reason_and_is_cleaned_up(
+    dev_env: WorkflowEnvironment, tmp_path: Path, task_queue: str, queue: str
+) -> None:
+    # The readiness check is refused for good (FLIGHTDECK_FAIL=ready:invalid): the worker DIG
+    # ends instantiate `failed`, the hook says why, and still terminates the DIG it started.
+    async with (
+        platform_stack(dev_env.client, tmp_path, task_queue, faults="ready:invalid") as stack,
+        api_client(stack) as api,
+    ):
+        worker_id = await worker_dig(api, queue)
+        await register(api, queue)
+        app_id = await instantiate_app_dig(api, queue)
+
+        run = await hook_run(api, "failed", "succeeded")
+        [check] = run["checks"]
+        assert check["scenario"].startswith("1:") and check["outcome"] == "failed"
+        assert "DIG mig-worker failed" in check["detail"] and "ready refused" in check["detail"]
+        assert run["hooks"] == []
+        assert run["cleanup"][0]["outcome"] == "terminated"
+        worker = await resting(api, worker_id, "terminated")
+        assert {a["state"] for a in worker["app_states"]} == {"Terminated"}
+        await resting(api, app_id, "failed")
