@@ -352,12 +352,21 @@ class Dig(Entity):
             )
             for i in self.tac_intents
         ]
-        history = [DetailLine(f"{e.at}  {e.state}", note=e.by) for e in self.history[-10:]]
+        history = [
+            DetailLine(f"{_clock(e.at)}  {e.state}", note=f"by {e.by}" if e.by else "")
+            for e in self.history[-10:]
+        ]
         return [
             DetailSection("Apps", apps, empty="no apps"),
             DetailSection("TAC intents", intents, empty="no hooks"),
             DetailSection("Lifecycle", history, empty="nothing yet"),
         ]
+
+
+def _clock(at: str) -> str:
+    """`2026-11-26T20:00:35+00:00` as `11-26 20:00:35` (UTC, as recorded)."""
+    date, _, time = at.partition("T")
+    return f"{date[5:]} {time[:8]}" if time else at
 
 
 _RESOURCE_TONES = {

@@ -337,7 +337,10 @@ class TacHookWorkflow(EntityWorkflow):
     async def _instantiate(self, params: HookRunParams, queue: str, dig: WorkerDig) -> WorkerCheck:
         """Scenario 1: instantiate the worker DIG and wait until it is ready."""
         timeout = params.intent.ready_timeout_seconds
-        self.tracker.start(f"worker {queue}", f"instantiating DIG {dig.name}")
+        step = self.tracker.progress.step(f"worker {queue}")
+        if step is not None:
+            step.detail = f"instantiating DIG {dig.name}"
+            self.tracker.on_change()
         self._started.append(dig)
         await self._signal(dig, INSTANTIATE_SIGNAL, f"needs a worker on {queue}")
         check = WorkerCheck(
@@ -456,5 +459,9 @@ def _child_identity(workflow_id: str, params: HookRunParams) -> tuple[str, str]:
 
 
 def _summary(result: Any) -> str:
-    text = str(result) if result is not None else "done"
+    """A hook workflow's result in one short line (`pid=4242, path=…`)."""
+    if result is None:
+        return "done"
+    items = result.items() if isinstance(result, dict) else None
+    text = ", ".join(f"{k}={v}" for k, v in items) if items is not None else str(result)
     return text if len(text) <= 120 else text[:117] + "..."
