@@ -12,7 +12,8 @@ from typing import Any
 import httpx
 import pytest
 from temporalio import workflow
-from temporalio.service import RPCError, RPCStatusCode
+from temporalio.client import Client
+from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
 from backend.api.app import create_app
@@ -231,42 +232,43 @@ async def test_workers_rows_say_whether_a_worker_polls_the_queue(
     assert ([row["name"] for row in page["items"]], page["total"]) == (["polled"], 2)
 
 
-class FakeWorkflowService:
-    """DescribeTaskQueue that counts calls, waits for `release`, and fails when told."""
+class CountingService:
+    """The real DescribeTaskQueue, counting calls and held until `release` (a spy: every call
+    reaches the dev server)."""
 
-    def __init__(self) -> None:
+    def __init__(self, real: Any) -> None:
+        self.real = real
         self.calls: list[str] = []
         self.release = asyncio.Event()
-        self.fail = False
 
     async def describe_task_queue(self, request: Any, timeout: Any = None) -> Any:
         self.calls.append(request.task_queue.name)
         await self.release.wait()
-        if self.fail:
-            raise RPCError("namespace unavailable", RPCStatusCode.UNAVAILABLE, b"")
-        return type("Answer", (), {"pollers": [object(), object()]})()
+        return await self.real.describe_task_queue(request, timeout=timeout)
 
 
-class FakeClient:
-    namespace = "flightdeck"
+class CountingClient:
+    def __init__(self, client: Client) -> None:
+        self.namespace = client.namespace
+        self.workflow_service = CountingService(client.workflow_service)
 
-    def __init__(self) -> None:
-        self.workflow_service = FakeWorkflowService()
 
-
-async def test_poller_counts_share_one_call_per_queue_and_survive_temporal_errors() -> None:
-    client = FakeClient()
+async def test_poller_counts_share_one_call_per_queue_and_survive_temporal_errors(
+    dev_env: WorkflowEnvironment,
+) -> None:
+    client = CountingClient(dev_env.client)
+    a, b = f"a-{uuid.uuid4().hex[:6]}", f"b-{uuid.uuid4().hex[:6]}"
     counts = PollerCounts(client, ttl=3600)  # type: ignore[arg-type]
-    first = asyncio.create_task(counts.counts(["a", "b", "a"]))
-    second = asyncio.create_task(counts.counts(["a"]))  # asks while the call for a runs
+    first = asyncio.create_task(counts.counts([a, b, a]))
+    second = asyncio.create_task(counts.counts([a]))  # asks while the call for a runs
     client.workflow_service.release.set()
-    assert await first == {"a": 2, "b": 2}
-    assert await second == {"a": 2}
-    assert await counts.counts(["b", "a"]) == {"b": 2, "a": 2}  # cached
-    assert sorted(client.workflow_service.calls) == ["a", "b"]
+    assert await first == {a: 0, b: 0}
+    assert await second == {a: 0}
+    assert await counts.counts([b, a]) == {b: 0, a: 0}  # cached
+    assert sorted(client.workflow_service.calls) == sorted([a, b])
 
-    client.workflow_service.fail = True
-    stale = PollerCounts(client, ttl=0)  # type: ignore[arg-type]
-    assert await stale.counts(["a"]) == {"a": None}
-    assert await stale.counts(["a"]) == {"a": None}
-    assert client.workflow_service.calls.count("a") == 3  # no caching with ttl 0
+    # A Temporal that does not answer: unknown (None), never an error, and not cached.
+    dead = await Client.connect("127.0.0.1:1", namespace="flightdeck", lazy=True)
+    stale = PollerCounts(dead, ttl=0, timeout=2)
+    assert await stale.counts([a]) == {a: None}
+    assert await stale.counts([a]) == {a: None}
