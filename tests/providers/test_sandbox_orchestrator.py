@@ -30,8 +30,8 @@ from backend.domains.digs.sandbox_orchestrator import (
     DigRecord,
     SandboxOrchestrator,
     WorkerProcess,
-    process_start,
 )
+from backend.providers.processes import process_start
 from tests.stack import eventually
 
 READY_TIMEOUT = 15.0

@@ -29,7 +29,7 @@ from backend.config import (
 )
 from backend.domains.digs.hook_activities import HookActivities
 from backend.domains.digs.hook_workflows import HOOK_WORKFLOWS
-from backend.domains.digs.sandbox_orchestrator import process_start
+from backend.providers.processes import process_start
 from backend.runtime.codec_keys import load_keyring
 from backend.runtime.temporal_client import TemporalTarget, connect, resolve_target
 from backend.runtime.temporal_server import read_running

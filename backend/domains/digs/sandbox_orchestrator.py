@@ -52,6 +52,7 @@ from backend.domains.digs.orchestrator import (
     OrchestratorRefused,
     ProgressCallback,
 )
+from backend.providers.processes import process_start
 from backend.store.clock import utc_now
 
 _T = TypeVar("_T")
@@ -448,36 +449,6 @@ class SandboxOrchestrator:
             raise OrchestratorRefused(
                 f"the sandbox record {path} is corrupt; move it away to start over"
             ) from None
-
-
-def process_start(pid: int) -> str | None:
-    """When process `pid` started (with the pid, what tells it from a later process given the
-    same pid); None when there is no such process or it has exited (a zombie)."""
-    if pid <= 0:
-        return None
-    proc = Path("/proc")
-    if proc.is_dir():
-        try:
-            stat = (proc / str(pid) / "stat").read_text()
-        except OSError:
-            return None
-        fields = stat[stat.rfind(")") + 2 :].split()
-        if len(fields) < 20 or fields[0] in ("Z", "X", "x"):
-            return None
-        return fields[19]
-    try:
-        listed = subprocess.run(
-            ["ps", "-o", "stat=", "-o", "lstart=", "-p", str(pid)],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-    except OSError:
-        return None
-    state, _, started = listed.stdout.strip().partition(" ")
-    if listed.returncode != 0 or not state or state.startswith("Z"):
-        return None
-    return " ".join(started.split())
 
 
 def _merged_apps(record: DigRecord, apps: Sequence[DigApp]) -> list[AppRecord]:

@@ -24,7 +24,6 @@ import os
 import re
 import shutil
 import signal
-import subprocess
 import sys
 import time
 from collections.abc import Callable, Mapping
@@ -48,6 +47,7 @@ from backend.domains.infra.providers import (
     RunnerFailed,
     Workspace,
 )
+from backend.providers.processes import process_start
 
 PLAN_FILE_NAME = "plan.tfplan"
 """The saved plan in the run dir (`plan -out`), applied by `apply`."""
@@ -548,37 +548,9 @@ _POLL_SECONDS = 0.02
 _PR_SET_PDEATHSIG = 1
 
 
-def _process_start(pid: int) -> str | None:
-    """When process `pid` started (with the pid, what tells it from a later process given the
-    same pid); None when there is no such process or it has exited (a zombie)."""
-    proc = Path("/proc")
-    if proc.is_dir():
-        try:
-            stat = (proc / str(pid) / "stat").read_text()
-        except OSError:
-            return None
-        fields = stat[stat.rfind(")") + 2 :].split()
-        if len(fields) < 20 or fields[0] in ("Z", "X", "x"):
-            return None
-        return fields[19]
-    try:
-        listed = subprocess.run(
-            ["ps", "-o", "stat=", "-o", "lstart=", "-p", str(pid)],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-    except OSError:
-        return None
-    state, _, started = listed.stdout.strip().partition(" ")
-    if listed.returncode != 0 or not state or state.startswith("Z"):
-        return None
-    return " ".join(started.split())
-
-
 def _write_pid_file(run_dir: Path, pid: int) -> Path | None:
     """Record a terraform just started in the run dir; None when it is gone already."""
-    start = _process_start(pid)
+    start = process_start(pid)
     if start is None:
         return None
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -603,7 +575,7 @@ def _leftover_processes(run_dir: Path) -> list[tuple[Path, int, str]]:
             continue
         except (OSError, ValueError, TypeError, KeyError):
             pid, start = 0, ""
-        if pid > 0 and pid != os.getpid() and _process_start(pid) == start:
+        if pid > 0 and pid != os.getpid() and process_start(pid) == start:
             found.append((path, pid, start))
         else:
             path.unlink(missing_ok=True)
@@ -613,7 +585,7 @@ def _leftover_processes(run_dir: Path) -> list[tuple[Path, int, str]]:
 async def _gone(pid: int, start: str, seconds: float) -> bool:
     """Whether the process (pid, start) is gone within `seconds` (polled: not our child)."""
     deadline = time.monotonic() + seconds
-    while await asyncio.to_thread(_process_start, pid) == start:
+    while await asyncio.to_thread(process_start, pid) == start:
         if time.monotonic() >= deadline:
             return False
         await asyncio.sleep(_POLL_SECONDS)
