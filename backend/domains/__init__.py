@@ -6,8 +6,9 @@ for the worker), and its workflow, activities and providers. Adding a domain mea
 package and adding its name below; no platform file changes.
 
 Optional modules a domain may add: `routes.py` (`routers()`: API routes beyond the platform's,
-e.g. a spec's own URLs) and `calls.py` (`CALLS`: lookups and records its workers ask the store
-for, over `StatusSink.call`).
+e.g. a spec's own URLs), `calls.py` (`CALLS`: lookups and records its workers ask the store
+for, over `StatusSink.call`) and `startup.py` (`on_api_start(context)`: work the API does once it
+serves, e.g. making sure a long-lived workflow runs).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import importlib
 import importlib.util
 from types import ModuleType
 
-DOMAINS: tuple[str, ...] = ("labs", "tenants", "infra", "digs", "tac")
+DOMAINS: tuple[str, ...] = ("labs", "tenants", "infra", "digs", "tac", "placement")
 """The domain packages under `backend.domains`, in the order their views are listed."""
 
 

@@ -31,6 +31,7 @@ from backend.config import (
     TemporalSettings,
     ensure_api_token,
 )
+from backend.domains import domain_modules
 from backend.providers.oidc import OidcConfig, OidcVerifier
 from backend.providers.status import ApiStatusSink, StatusSink
 from backend.runtime.api_url import forget_api_url, read_api_url, write_api_url
@@ -158,6 +159,7 @@ async def _serve(
     stop: asyncio.Event,
 ) -> None:
     running: list[asyncio.Task[None]] = []
+    starting: list[asyncio.Task[None]] = []
     temporal_workers = []
     server: uvicorn.Server | None = None
     url_file = settings.paths.root / "api-url"
@@ -230,6 +232,9 @@ async def _serve(
             url = f"{'https' if tls else 'http'}://{url_host}:{port}"
             write_api_url(url_file, url)
             print(f"{READY_PREFIX}{url}", flush=True)
+            for module in domain_modules("startup"):
+                # Not in `running`: a start-up task that ends is no reason to stop.
+                starting.append(asyncio.create_task(module.on_api_start(context)))
         elif workers:
             print(f"Flightdeck worker ready on {queues}", flush=True)
         waiter = asyncio.create_task(stop.wait())
@@ -244,6 +249,9 @@ async def _serve(
             forget_api_url(url_file)
         await asyncio.gather(*(w.shutdown() for w in temporal_workers), return_exceptions=True)
         await asyncio.gather(*running, return_exceptions=True)
+        for task in starting:
+            task.cancel()
+        await asyncio.gather(*starting, return_exceptions=True)
         for registrar in registrars:
             for hook in registrar.on_shutdown:
                 with contextlib.suppress(Exception):

@@ -102,6 +102,18 @@ class Database:
                     await asyncio.shield(self._rollback())
                     raise
 
+    @asynccontextmanager
+    async def snapshot(self) -> AsyncIterator[aiosqlite.Connection]:
+        """One read transaction: every read in the block sees the same committed state (no
+        write of this process lands in between; other processes' writes after it began are
+        not seen)."""
+        async with self._write_lock:
+            await asyncio.shield(self.connection.execute("BEGIN"))
+            try:
+                yield self.connection
+            finally:
+                await asyncio.shield(self._rollback())
+
     async def _rollback(self) -> None:
         if self.connection.in_transaction:
             await self.connection.execute("ROLLBACK")
