@@ -8,6 +8,8 @@
     flightdeck server               the embedded Temporal dev server only (foreground)
     flightdeck codec new-key        a fresh payload encryption key (printed, or added to a file)
     flightdeck hook-worker -q Q     the sample TAC hook workflows on a task queue
+    flightdeck create|get|update|delete NOUN ...   hosts and placement, over the API
+    flightdeck host-agent NAME --dir D              the reference host agent
 
 Errors are one readable line on stderr and a non-zero exit code, never a traceback.
 """
@@ -33,6 +35,7 @@ from backend.config import (
     load_temporal_settings,
 )
 from backend.domain.identity import Role
+from backend.domains.placement.cli import PLACEMENT_RUNNERS, add_placement_commands
 
 EXIT_USAGE = 2
 EXIT_FAILED = 1
@@ -231,6 +234,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     revoke = token_commands.add_parser("revoke", help="Revoke a person's token.", parents=[common])
     revoke.add_argument("name")
+    add_placement_commands(commands, common)
     return parser
 
 
@@ -260,6 +264,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             "hook-worker": _run_hook_worker,
             "audit": _run_audit,
             "token": _run_token,
+            **PLACEMENT_RUNNERS,
         }[args.command]
         code = command(args, settings, temporal)
     except ConfigError as err:

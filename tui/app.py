@@ -1,8 +1,9 @@
 """The Flightdeck TUI: a full-screen, keyboard-only Textual app over the backend's HTTP API.
 
 Every view is made from the domains' declarations (`EntitySpec`s): one list view per domain,
-plus Needs you, the TAC workers and the audit log; `:` switches between them (each view is a
-Textual mode, so switching keeps its state and never stacks screens deep).
+plus Needs you, the TAC workers, the hosts and deployments (with the placement domain) and the
+audit log; `:` switches between them (each view is a Textual mode, so switching keeps its state
+and never stacks screens deep).
 """
 
 from __future__ import annotations
@@ -35,11 +36,20 @@ from tui.connection import (
 from tui.errors import FlightdeckError
 from tui.screens.audit_screen import AuditScreen
 from tui.screens.command_line_screen import CommandLineScreen
+from tui.screens.deployments_screen import DeploymentsScreen
 from tui.screens.entity_list_screen import EntityListScreen
+from tui.screens.hosts_screen import HostsScreen
 from tui.screens.needs_screen import NeedsScreen
 from tui.screens.start_screen import StartScreen
 from tui.screens.workers_screen import WorkersScreen
-from tui.session import AUDIT_VIEW, NEEDS_VIEW, WORKERS_VIEW, Session
+from tui.session import (
+    AUDIT_VIEW,
+    DEPLOYMENTS_VIEW,
+    HOSTS_VIEW,
+    NEEDS_VIEW,
+    WORKERS_VIEW,
+    Session,
+)
 
 
 def default_user() -> str:
@@ -106,6 +116,10 @@ class FlightdeckApp(App[None]):
             return AuditScreen(self.session)
         if view == WORKERS_VIEW:
             return WorkersScreen(self.session)
+        if view == HOSTS_VIEW:
+            return HostsScreen(self.session)
+        if view == DEPLOYMENTS_VIEW:
+            return DeploymentsScreen(self.session)
         spec = next(s for s in self.session.specs if s.plural == view)
         return EntityListScreen(self.session, spec)
 

@@ -10,6 +10,7 @@ import json
 import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol, TypeVar, cast
+from urllib.parse import quote
 
 import httpx
 from pydantic import BaseModel, ValidationError
@@ -20,6 +21,15 @@ from backend.domain.entity import ActionSpec, EntitySpec
 from backend.domain.form import field_with_role
 from backend.domain.health import Health
 from backend.domain.identity import Me
+from backend.domains.placement.model import (
+    Deployment,
+    DeploymentView,
+    HostRows,
+    HostView,
+    Page,
+    Target,
+    Workload,
+)
 from backend.domains.tac.registrations import WorkerRows
 from tui.errors import ApiError, BackendUnreachable, format_validation_errors, one_line
 from tui.safe_text import defang, defang_text
@@ -160,6 +170,42 @@ class FlightdeckClient:
         DIG's state and the pollers on its task queue now."""
         params: dict[str, str | int] = {"limit": limit, "offset": offset}
         return await self._request(WorkerRows, "GET", "/api/v1/workers", params=params)
+
+    async def hosts(self, limit: int = 200, offset: int = 0) -> HostRows:
+        """`GET /api/v1/hosts`: hosts by name, each with its deployments and how many of them
+        it runs, and how far the change processor has read the change log."""
+        params: dict[str, str | int] = {"limit": limit, "offset": offset}
+        return await self._request(HostRows, "GET", "/api/v1/hosts", params=params)
+
+    async def host(self, name: str) -> HostView:
+        """`GET /api/v1/hosts/{name}`: one host and every deployment assigned to it."""
+        return await self._request(HostView, "GET", f"/api/v1/hosts/{quote(name, safe='')}")
+
+    async def deployments(self, limit: int = 200, offset: int = 0) -> tuple[list[Deployment], int]:
+        """`GET /api/v1/deployments`: a page of deployments by name, and how many there are."""
+        path = "/api/v1/deployments"
+        params: dict[str, str | int] = {"limit": limit, "offset": offset}
+        page = await self._request(Page, "GET", path, params=params)
+        try:
+            items = [Deployment.model_validate(item) for item in page.items]
+        except ValidationError as exc:
+            detail = format_validation_errors(exc.errors(include_url=False))
+            raise ApiError(200, f"unexpected answer from GET {path}: {detail}") from exc
+        return items, page.total
+
+    async def deployment(self, name: str) -> DeploymentView:
+        """`GET /api/v1/deployments/{name}`: a deployment, the hosts it reaches and its state on
+        each (committed, event sent, deployed)."""
+        path = f"/api/v1/deployments/{quote(name, safe='')}"
+        return await self._request(DeploymentView, "GET", path)
+
+    async def target(self, name: str) -> Target:
+        """`GET /api/v1/targets/{name}`: a target and its label rules."""
+        return await self._request(Target, "GET", f"/api/v1/targets/{quote(name, safe='')}")
+
+    async def workload(self, name: str) -> Workload:
+        """`GET /api/v1/workloads/{name}`: a workload and its repository."""
+        return await self._request(Workload, "GET", f"/api/v1/workloads/{quote(name, safe='')}")
 
     async def aclose(self) -> None:
         """Close the connection pool."""

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from backend.domain.entity import EntitySpec
 from backend.domain.identity import Me
+from backend.domains.placement.model import PROCESSOR_KIND
 from tui.client import FlightdeckClient
 
 NEEDS_VIEW = "needs"
@@ -14,6 +15,11 @@ AUDIT_VIEW = "audit"
 WORKERS_VIEW = "workers"
 """TAC worker registrations with their pollers: listed after the DIGs (else the domains)."""
 DIGS_PLURAL = "digs"
+HOSTS_VIEW = "hosts"
+DEPLOYMENTS_VIEW = "deployments"
+PLACEMENT_VIEWS = (HOSTS_VIEW, DEPLOYMENTS_VIEW)
+"""Hosts and deployments (the placement domain's records): listed just before its change
+processors, when this TUI knows the placement domain."""
 
 
 @dataclass
@@ -42,7 +48,12 @@ class Session:
         """Every view `:` can switch to, in the order completion offers them."""
         domains = [spec.plural for spec in self.specs]
         after = domains.index(DIGS_PLURAL) + 1 if DIGS_PLURAL in domains else len(domains)
-        return [NEEDS_VIEW, *domains[:after], WORKERS_VIEW, *domains[after:], AUDIT_VIEW]
+        names = [NEEDS_VIEW, *domains[:after], WORKERS_VIEW, *domains[after:]]
+        placement = self.spec_for_kind(PROCESSOR_KIND)
+        if placement is not None:
+            at = names.index(placement.plural)
+            names[at:at] = PLACEMENT_VIEWS
+        return [*names, AUDIT_VIEW]
 
     def resolve_view(self, typed: str) -> str | None:
         """The view a typed name means: exact, a domain's singular kind, or the first view it

@@ -116,7 +116,7 @@ async def test_refusals_say_why_and_change_nothing(api: httpx.AsyncClient) -> No
                     "target": "tim-pi",
                 },
             ),
-            400,
+            409,
             "needs values for port",
         ),
         (
@@ -124,7 +124,7 @@ async def test_refusals_say_why_and_change_nothing(api: httpx.AsyncClient) -> No
                 "/api/v1/deployments",
                 json={"name": "dev", "workload": "w", "template": "device-service", "target": "x"},
             ),
-            400,
+            409,
             "no workload named w",
         ),
         (
@@ -132,7 +132,7 @@ async def test_refusals_say_why_and_change_nothing(api: httpx.AsyncClient) -> No
             409,
             "needs values for region",
         ),
-        (await api.post("/api/v1/templates", json={"name": "bad", "body": "cost $5"}), 400, "$$"),
+        (await api.post("/api/v1/templates", json={"name": "bad", "body": "cost $5"}), 422, "$$"),
         (await api.post("/api/v1/hosts", json={"name": "Bad Name"}), 422, ""),
         (await api.get("/api/v1/hosts/tim-pi/changes", params={"since": "999999"}), 409, "past"),
         (await api.get("/api/v1/hosts/ghost/changes", params={"since": "0"}), 404, "ghost"),

@@ -14,7 +14,14 @@ from backend.domains.labs.spec import SPEC as LABS
 
 def test_every_declared_domain_loads_with_distinct_kinds_views_and_keys() -> None:
     specs = all_specs()
-    assert [s.plural for s in specs] == ["labs", "tenants", "infra-runs", "digs", "hook-runs"]
+    assert [s.plural for s in specs] == [
+        "labs",
+        "tenants",
+        "infra-runs",
+        "digs",
+        "hook-runs",
+        "processors",
+    ]
     assert spec_for_kind("tenant") is spec_for_plural("tenants")
     for spec in specs:
         keys = [a.key for a in spec.actions]

@@ -1,6 +1,6 @@
 """A respx-mocked Flightdeck API for TUI tests: labs and tenants in memory (built with the real
-domain models), the generic `/api/v1/{plural}` routes, needs and audit; requests recorded,
-faults on demand."""
+domain models), the generic `/api/v1/{plural}` routes, needs and audit, TAC workers, and hosts
+and deployments (placement) with their change processor; requests recorded, faults on demand."""
 
 from __future__ import annotations
 
@@ -23,6 +23,23 @@ from backend.domains.infra.plan import ChangeAction, PlanSummary, PolicyResult
 from backend.domains.infra.spec import SPEC as INFRA_SPEC
 from backend.domains.labs.model import Lab, LabSeverity, LabStatus
 from backend.domains.labs.spec import SPEC as LAB_SPEC
+from backend.domains.placement.model import (
+    Assignment,
+    AssignmentState,
+    ChangeProcessor,
+    Deployment,
+    DeploymentView,
+    Host,
+    HostRow,
+    HostRows,
+    HostView,
+    Page,
+    ProcessorStatus,
+    Target,
+    Workload,
+    matches,
+)
+from backend.domains.placement.spec import SPEC as PLACEMENT_SPEC
 from backend.domains.tac.registrations import WorkerRow, WorkerRows
 from backend.domains.tenants.model import Tenant, TenantPlan, TenantRegion, TenantStatus
 from backend.domains.tenants.spec import SPEC as TENANT_SPEC
@@ -36,7 +53,7 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
-SPECS: tuple[EntitySpec, ...] = (LAB_SPEC, TENANT_SPEC, INFRA_SPEC)
+SPECS: tuple[EntitySpec, ...] = (LAB_SPEC, TENANT_SPEC, INFRA_SPEC, PLACEMENT_SPEC)
 
 LAB_STEPS = (
     "LockLab",
@@ -572,6 +589,220 @@ def sample_workers() -> list[WorkerRow]:
     ]
 
 
+# -- placement: hosts, deployments and their assignments ----------------------------------------
+
+
+@dataclass
+class Placement:
+    """Hosts, deployments and where each deployment is assigned, as the placement store holds
+    them; `processed` is the change processor's bookmark, `head` the newest change."""
+
+    hosts: list[Host]
+    deployments: list[Deployment]
+    targets: list[Target]
+    workloads: list[Workload]
+    assignments: list[Assignment]
+    agents: dict[str, tuple[int, datetime]]
+    """Each host agent's last report: its bookmark and when."""
+    last_changes: dict[str, tuple[str, datetime]]
+    """The newest change that reached each host: what and when."""
+    processed: int
+    head: int
+
+    def host_row(self, host: Host) -> HostRow:
+        """The host as `GET /api/v1/hosts` lists it."""
+        mine = [a for a in self.assignments if a.host == host.name]
+        what, at = self.last_changes.get(host.name, ("", None))
+        bookmark, seen = self.agents.get(host.name, (None, None))
+        return HostRow(
+            name=host.name,
+            labels=host.labels,
+            deployments=len(mine),
+            deployed=sum(1 for a in mine if a.state is AssignmentState.DEPLOYED),
+            last_change_at=at,
+            last_change=what,
+            agent_bookmark=bookmark,
+            agent_seen_at=seen,
+        )
+
+    def host_view(self, name: str) -> HostView | None:
+        """`GET /api/v1/hosts/{name}`."""
+        host = next((h for h in self.hosts if h.name == name), None)
+        if host is None:
+            return None
+        bookmark, seen = self.agents.get(name, (None, None))
+        mine = sorted((a for a in self.assignments if a.host == name), key=lambda a: a.deployment)
+        return HostView(host=host, assignments=mine, agent_bookmark=bookmark, agent_seen_at=seen)
+
+    def deployment_view(self, name: str) -> DeploymentView | None:
+        """`GET /api/v1/deployments/{name}`."""
+        deployment = next((d for d in self.deployments if d.name == name), None)
+        if deployment is None:
+            return None
+        target = next((t for t in self.targets if t.name == deployment.target), None)
+        rules = target.labels if target else {}
+        matching = sum(1 for h in self.hosts if target and matches(rules, h.labels))
+        mine = sorted((a for a in self.assignments if a.deployment == name), key=lambda a: a.host)
+        return DeploymentView(deployment=deployment, matching_hosts=matching, assignments=mine)
+
+    def assignment(self, deployment: str, host: str) -> Assignment:
+        """One assignment (it must exist)."""
+        return next(a for a in self.assignments if (a.deployment, a.host) == (deployment, host))
+
+    def deploy(self, deployment: str, host: str) -> None:
+        """The host's agent reports it runs the deployment's current revision."""
+        found = self.assignment(deployment, host)
+        self.assignments = [
+            a.model_copy(
+                update={
+                    "state": AssignmentState.DEPLOYED,
+                    "deployed_revision": a.revision,
+                    "deployed_at": now(),
+                }
+            )
+            if a is found
+            else a
+            for a in self.assignments
+        ]
+        self.agents[host] = (self.processed, now())
+
+
+def stored(age: timedelta, revision: int) -> dict[str, Any]:
+    """What the store adds to every placement noun."""
+    return {"created_at": now() - age, "updated_at": now() - age / 2, "revision": revision}
+
+
+def assign(
+    deployment: str,
+    host: str,
+    revision: int,
+    state: AssignmentState,
+    *,
+    deployed_revision: int | None = None,
+    deployed_ago: timedelta | None = None,
+) -> Assignment:
+    """A deployment on a host."""
+    return Assignment(
+        deployment=deployment,
+        host=host,
+        assigned_at=now() - timedelta(minutes=30),
+        revision=revision,
+        state=state,
+        deployed_revision=deployed_revision,
+        deployed_at=now() - deployed_ago if deployed_ago is not None else None,
+    )
+
+
+def sample_placement() -> Placement:
+    """Four hosts and two deployments, the processor one change behind: `prod` (every
+    kubernetes host) is deployed on edge-01 and tim-pi and sent to edge-02, whose agent still
+    runs an older revision; `metrics` (one replica) is committed on tim-pi and not sent yet;
+    lab-nuc (docker) takes neither and has no agent."""
+    kube = {"platform": "kubernetes"}
+    hosts = [
+        Host(name="edge-01", labels={**kube, "region": "west"}, **stored(timedelta(days=2), 2)),
+        Host(name="edge-02", labels={**kube, "region": "east"}, **stored(timedelta(days=2), 3)),
+        Host(name="lab-nuc", labels={"platform": "docker"}, **stored(timedelta(hours=3), 11)),
+        Host(name="tim-pi", labels={"name": "tim-pi", **kube}, **stored(timedelta(days=3), 1)),
+    ]
+    return Placement(
+        hosts=hosts,
+        deployments=[
+            Deployment(
+                name="metrics",
+                workload="node-exporter",
+                template="device-service",
+                target="k8s",
+                values={"port": "9100"},
+                replicas=1,
+                **stored(timedelta(seconds=20), 14),
+            ),
+            Deployment(
+                name="prod",
+                workload="temperature-sensor",
+                template="device-service",
+                target="k8s",
+                values={"port": "80"},
+                **stored(timedelta(minutes=10), 12),
+            ),
+        ],
+        targets=[Target(name="k8s", labels=kube, **stored(timedelta(days=1), 6))],
+        workloads=[
+            Workload(
+                name="temperature-sensor",
+                repo="https://github.com/timfpark/temp-sensor",
+                **stored(timedelta(days=1), 5),
+            ),
+            Workload(
+                name="node-exporter",
+                repo="https://github.com/prometheus/node_exporter",
+                **stored(timedelta(hours=1), 13),
+            ),
+        ],
+        assignments=[
+            assign(
+                "prod",
+                "edge-01",
+                12,
+                AssignmentState.DEPLOYED,
+                deployed_revision=12,
+                deployed_ago=timedelta(minutes=2),
+            ),
+            assign(
+                "prod",
+                "edge-02",
+                12,
+                AssignmentState.EVENT_SENT,
+                deployed_revision=9,
+                deployed_ago=timedelta(hours=1),
+            ),
+            assign(
+                "prod",
+                "tim-pi",
+                12,
+                AssignmentState.DEPLOYED,
+                deployed_revision=12,
+                deployed_ago=timedelta(minutes=1),
+            ),
+            assign("metrics", "tim-pi", 14, AssignmentState.COMMITTED),
+        ],
+        agents={
+            "edge-01": (13, now() - timedelta(seconds=5)),
+            "edge-02": (9, now() - timedelta(minutes=20)),
+            "tim-pi": (13, now() - timedelta(seconds=3)),
+        },
+        last_changes={
+            "edge-01": ("update deployment prod", now() - timedelta(minutes=5)),
+            "edge-02": ("update deployment prod", now() - timedelta(minutes=5)),
+            "lab-nuc": ("create host lab-nuc", now() - timedelta(hours=3)),
+            "tim-pi": ("create deployment metrics", now() - timedelta(seconds=20)),
+        },
+        processed=13,
+        head=14,
+    )
+
+
+def make_processor(*, bookmark: int = 13, head: int = 14) -> ChangeProcessor:
+    """The change processor as `GET /api/v1/processors` lists it."""
+    created = now() - timedelta(days=3)
+    return ChangeProcessor(
+        id="proc-1",
+        kind=PLACEMENT_SPEC.kind,
+        name="placement",
+        requested_by="flightdeck",
+        status=ProcessorStatus.RUNNING,
+        workflow_id="change-processor-placement",
+        created_at=created,
+        updated_at=now(),
+        bookmark=bookmark,
+        head=head,
+        lag=head - bookmark,
+        lag_seconds=2.5,
+        messages=9,
+        changes=bookmark,
+    )
+
+
 @dataclass
 class FakeApi:
     """The Flightdeck API over respx: serves `entities` by plural, records what the TUI sent,
@@ -583,11 +814,16 @@ class FakeApi:
             "labs": sample_labs(),
             "tenants": sample_tenants(),
             "infra-runs": [],
+            "processors": [make_processor()],
         }
     )
     audit_entries: list[AuditEntry] = field(default_factory=sample_audit)
     workers: list[WorkerRow] = field(default_factory=sample_workers)
     """What `GET /api/v1/workers` lists."""
+    placement: Placement = field(default_factory=sample_placement)
+    """What the hosts and deployments routes serve."""
+    placement_response: httpx.Response | None = None
+    """When set, every hosts and deployments route answers this instead."""
     me: Me | None = None
     """What `GET /api/v1/me` answers (None: 404, as a backend from before identities)."""
     reachable: bool = True
@@ -603,6 +839,19 @@ class FakeApi:
         self.me_route = self.router.get("/api/v1/me").mock(side_effect=self._me)
         self.audit_route = self.router.get("/api/v1/audit").mock(side_effect=self._audit)
         self.workers_route = self.router.get("/api/v1/workers").mock(side_effect=self._workers)
+        self.hosts_route = self.router.get("/api/v1/hosts").mock(side_effect=self._hosts)
+        self.host_route = self.router.get(path__regex=r"^/api/v1/hosts/(?P<name>[^/]+)$").mock(
+            side_effect=self._host
+        )
+        self.deployments_route = self.router.get("/api/v1/deployments").mock(
+            side_effect=self._deployments
+        )
+        self.deployment_route = self.router.get(
+            path__regex=r"^/api/v1/deployments/(?P<name>[^/]+)$"
+        ).mock(side_effect=self._deployment)
+        self.placement_record_route = self.router.get(
+            path__regex=r"^/api/v1/(?P<plural>targets|workloads)/(?P<name>[^/]+)$"
+        ).mock(side_effect=self._placement_record)
         self.list_route = self.router.get(path__regex=r"^/api/v1/(?P<plural>[a-z-]+)$").mock(
             side_effect=self._list
         )
@@ -731,6 +980,63 @@ class FakeApi:
         shown = self.workers[offset : offset + int(params.get("limit", "200"))]
         answer = WorkerRows(items=shown, total=len(self.workers))
         return httpx.Response(200, json=answer.model_dump(mode="json"))
+
+    def _placement_check(self, request: httpx.Request) -> httpx.Response | None:
+        if refused := self._check(request):
+            return refused
+        return self.placement_response
+
+    def _hosts(self, request: httpx.Request) -> httpx.Response:
+        if answer := self._placement_check(request):
+            return answer
+        params = request.url.params
+        offset = int(params.get("offset", "0"))
+        hosts = sorted(self.placement.hosts, key=lambda h: h.name)
+        shown = hosts[offset : offset + int(params.get("limit", "200"))]
+        answer = HostRows(
+            items=[self.placement.host_row(h) for h in shown],
+            total=len(hosts),
+            processed=self.placement.processed,
+            head=self.placement.head,
+        )
+        return httpx.Response(200, json=answer.model_dump(mode="json"))
+
+    def _host(self, request: httpx.Request, name: str) -> httpx.Response:
+        if answer := self._placement_check(request):
+            return answer
+        view = self.placement.host_view(name)
+        if view is None:
+            return httpx.Response(404, json={"detail": f"no host named {name}"})
+        return httpx.Response(200, json=view.model_dump(mode="json"))
+
+    def _deployments(self, request: httpx.Request) -> httpx.Response:
+        if answer := self._placement_check(request):
+            return answer
+        params = request.url.params
+        offset = int(params.get("offset", "0"))
+        deployments = sorted(self.placement.deployments, key=lambda d: d.name)
+        shown = deployments[offset : offset + int(params.get("limit", "200"))]
+        page = Page(items=[d.model_dump(mode="json") for d in shown], total=len(deployments))
+        return httpx.Response(200, json=page.model_dump(mode="json"))
+
+    def _deployment(self, request: httpx.Request, name: str) -> httpx.Response:
+        if answer := self._placement_check(request):
+            return answer
+        view = self.placement.deployment_view(name)
+        if view is None:
+            return httpx.Response(404, json={"detail": f"no deployment named {name}"})
+        return httpx.Response(200, json=view.model_dump(mode="json"))
+
+    def _placement_record(self, request: httpx.Request, plural: str, name: str) -> httpx.Response:
+        if answer := self._placement_check(request):
+            return answer
+        records: list[Target] | list[Workload] = (
+            self.placement.targets if plural == "targets" else self.placement.workloads
+        )
+        for record in records:
+            if record.name == name:
+                return httpx.Response(200, json=record.model_dump(mode="json"))
+        return httpx.Response(404, json={"detail": f"no {plural[:-1]} named {name}"})
 
     def _list(self, request: httpx.Request, plural: str) -> httpx.Response:
         if refused := self._check(request):

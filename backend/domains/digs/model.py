@@ -212,7 +212,9 @@ def _unique_intents(intents: list[TacIntent]) -> list[TacIntent]:
     return intents
 
 
-TacIntents = Annotated[list[TacIntent], AfterValidator(_unique_intents)]
+TacIntents = Annotated[
+    list[TacIntent], AfterValidator(_unique_intents), Field(max_length=MAX_INTENTS)
+]
 
 
 class AppState(BaseModel):

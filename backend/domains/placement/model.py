@@ -12,11 +12,13 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+import annotated_types
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, WithJsonSchema
 
 from backend.domain.entities import Entity
 from backend.domain.form import ACTOR
 from backend.domain.names import Actor, PlainText, WholeNumber
+from backend.domains.placement.render import placeholders
 
 NOUNS = ("host", "workload", "template", "target", "deployment")
 """Every placement noun, in the order the CLI and the change log name them."""
@@ -33,42 +35,77 @@ PlacementName = Annotated[
     StringConstraints(min_length=1, max_length=63, pattern=NAME_PATTERN),
     Field(description="Lower-case letters, digits and dashes (a DNS label)"),
 ]
-LabelKey = Annotated[
-    str,
-    StringConstraints(
-        min_length=1, max_length=63, pattern=r"^[A-Za-z0-9]([A-Za-z0-9._/-]*[A-Za-z0-9])?$"
-    ),
-]
+LABEL_KEY_PATTERN = r"^[A-Za-z0-9]([A-Za-z0-9._/-]*[A-Za-z0-9])?$"
+VALUE_NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
+LabelKey = Annotated[str, StringConstraints(min_length=1, max_length=63, pattern=LABEL_KEY_PATTERN)]
 LabelValue = Annotated[
     str, StringConstraints(max_length=63, pattern=r"^([A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?)?$")
 ]
 ValueName = Annotated[
-    str, StringConstraints(min_length=1, max_length=63, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    str, StringConstraints(min_length=1, max_length=63, pattern=VALUE_NAME_PATTERN)
 ]
 ValueText = Annotated[str, StringConstraints(max_length=1000), PlainText]
+
+
+def keys_only(pattern: str) -> dict[str, Any]:
+    """JSON schema for a map whose keys must match `pattern` (others are refused, so the
+    schema says so too)."""
+    return {
+        "additionalProperties": False,
+        "propertyNames": {"pattern": pattern, "minLength": 1, "maxLength": 63},
+    }
+
+
 Labels = Annotated[
     dict[LabelKey, LabelValue],
-    Field(max_length=MAX_LABELS, description="Labels, `key: value`"),
+    Field(
+        max_length=MAX_LABELS,
+        description="Labels, `key: value`",
+        json_schema_extra=keys_only(LABEL_KEY_PATTERN),
+    ),
 ]
 Values = Annotated[
     dict[ValueName, ValueText],
-    Field(max_length=MAX_VALUES, description="Values the template's `${name}`s are filled with"),
+    Field(
+        max_length=MAX_VALUES,
+        description="Values the template's `${name}`s are filled with",
+        json_schema_extra=keys_only(VALUE_NAME_PATTERN),
+    ),
 ]
-Replicas = Annotated[WholeNumber, Field(ge=1, le=10_000)]
 
+
+Replicas = Annotated[
+    WholeNumber,
+    annotated_types.Interval(ge=1, le=10_000),
+    WithJsonSchema({"type": "integer", "minimum": 1, "maximum": 10_000}),
+]
+SeqNumber = Annotated[
+    WholeNumber,
+    annotated_types.Interval(ge=0, le=2**62),
+    WithJsonSchema({"type": "integer", "minimum": 0, "maximum": 2**62}),
+]
+"""A change-log sequence number (a bookmark, a revision)."""
+
+_TEMPLATE_CHARACTER = r"[^$\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]"
+TEMPLATE_PATTERN = (
+    rf"^({_TEMPLATE_CHARACTER}|\$\$|\$[A-Za-z_][A-Za-z0-9_]*|\$\{{[A-Za-z_][A-Za-z0-9_]*\}})*$"
+)
+"""Template text: lines and tabs but no other control characters or bidirectional overrides;
+every `$` starts a placeholder (`$name`, `${name}`) or is doubled (`$$`)."""
 _TEMPLATE_UNSAFE = re.compile(
     r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]"
 )
 
 
 def template_text(value: str) -> str:
-    """Template text: lines and tabs allowed, other control characters and bidi overrides not."""
+    """Template text as TEMPLATE_PATTERN says, with a message that points at the trouble."""
     found = _TEMPLATE_UNSAFE.search(value)
     if found is not None:
         raise ValueError(
             "must not contain control characters other than newline and tab, or bidirectional"
             f" overrides (found U+{ord(found.group()):04X})"
         )
+    placeholders(value)
     return value
 
 
@@ -76,6 +113,9 @@ TemplateText = Annotated[
     str,
     StringConstraints(min_length=1, max_length=MAX_TEMPLATE),
     AfterValidator(template_text),
+    WithJsonSchema(
+        {"type": "string", "minLength": 1, "maxLength": MAX_TEMPLATE, "pattern": TEMPLATE_PATTERN}
+    ),
     Field(description="Declarative text with `${name}` placeholders (`$$` for a dollar sign)"),
 ]
 RepoUrl = Annotated[
@@ -130,7 +170,12 @@ class TargetBody(_Body):
     name: PlacementName
     labels: Annotated[
         dict[LabelKey, LabelValue],
-        Field(min_length=1, max_length=MAX_LABELS, description="The labels a host must carry"),
+        Field(
+            min_length=1,
+            max_length=MAX_LABELS,
+            description="The labels a host must carry",
+            json_schema_extra=keys_only(LABEL_KEY_PATTERN),
+        ),
     ]
 
 
@@ -178,7 +223,12 @@ class TargetPatch(_Body):
 
     labels: Annotated[
         dict[LabelKey, LabelValue],
-        Field(min_length=1, max_length=MAX_LABELS, description="The labels a host must carry"),
+        Field(
+            min_length=1,
+            max_length=MAX_LABELS,
+            description="The labels a host must carry",
+            json_schema_extra=keys_only(LABEL_KEY_PATTERN),
+        ),
     ]
 
 
@@ -432,9 +482,10 @@ class DeployedReport(_Body):
     """`POST /api/v1/hosts/{host}/deployed`: the host agent applied its feed up to `bookmark`
     and runs these deployments at these revisions."""
 
-    bookmark: Annotated[WholeNumber, Field(ge=0)]
+    bookmark: SeqNumber
     deployments: Annotated[
-        dict[PlacementName, Annotated[WholeNumber, Field(ge=0)]], Field(max_length=100_000)
+        dict[PlacementName, SeqNumber],
+        Field(max_length=100_000, json_schema_extra=keys_only(NAME_PATTERN)),
     ]
 
 

@@ -4,14 +4,13 @@
 host agent's `deployed` report."""
 
 import re
-from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Header, Path, Query, Request
 
 from backend.api.auth import require_token
 from backend.api.context import ApiContext
-from backend.api.errors import API_ERRORS
+from backend.api.errors import error_responses
 from backend.api.identity import requires
 from backend.domain.identity import Principal, Role
 from backend.domains.placement.model import (
@@ -81,22 +80,22 @@ def actor_of(principal: Principal, header: str | None) -> str:
     return header
 
 
-ActorHeader = Annotated[str | None, Header(alias=ACTOR_HEADER, include_in_schema=True)]
+ActorHeader = Annotated[str | None, Header(alias=ACTOR_HEADER, include_in_schema=False)]
 
 router = APIRouter(
     prefix="/api/v1",
     tags=["placement"],
     dependencies=[Depends(require_token)],
-    responses=API_ERRORS,
+    responses=error_responses(400, 401, 403, 404, 409, 413, 422, 503),
 )
 
 
 def _refusal(err: Exception) -> ServiceError:
     if isinstance(err, NotFoundError):
         return NotFound(str(err))
-    if isinstance(err, NameTaken | InUse):
-        return Conflict(str(err))
-    return ServiceError(str(err))
+    # Names a missing noun, or values the template cannot take: the request is well formed
+    # but does not fit what is stored now.
+    return Conflict(str(err))
 
 
 async def _write(request: Request, work: Any) -> Any:
@@ -243,36 +242,23 @@ async def get_deployment(name: Name, feed: Feed, _: Viewer) -> DeploymentView:
 
 
 Since = Annotated[
-    str,
+    int,
     Query(
-        max_length=40,
-        pattern=r"^(\d{1,18}|\d{4}-\d\d-\d\dT[0-9:.+\-Z]+)$",
-        description="A bookmark from an earlier answer (a change sequence number), or an ISO"
-        " time (the changes after it); 0 for everything",
+        ge=0,
+        le=2**62,
+        description="The bookmark of an earlier answer (a change-log sequence number, the"
+        " feed's clock); 0 for everything",
     ),
 ]
 
 
-async def since_seq(feed: PlacementFeed, since: str) -> int:
-    """The change sequence number `since` names."""
-    if since.isdigit():
-        return int(since)
-    try:
-        moment = datetime.fromisoformat(since.replace("Z", "+00:00"))
-    except ValueError:
-        raise ServiceError(f"since {since!r} is neither a bookmark nor an ISO time") from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return await feed.seq_at(moment.astimezone(UTC).isoformat())
-
-
 @router.get("/hosts/{name}/changes")
-async def host_changes(name: Name, feed: Feed, _: Viewer, since: Since = "0") -> HostFeed:
+async def host_changes(name: Name, feed: Feed, _: Viewer, since: Since = 0) -> HostFeed:
     """What changed for the host since the bookmark: every deployment on it whose deployment,
     workload, template or placement changed, rendered; tombstones for those removed from it;
     the bookmark to ask with next."""
     try:
-        return await feed.host_feed(name, await since_seq(feed, since))
+        return await feed.host_feed(name, since)
     except UnknownHost as err:
         raise NotFound(str(err)) from None
     except FeedError as err:
