@@ -200,3 +200,101 @@ async def test_every_change_is_audited_with_its_change_number(api: httpx.AsyncCl
     assert [c["seq"] for c in changes["items"]] == [1, 2, 3]
     rest = await _ok(await api.get("/api/v1/changes", params={"after": changes["next_after"]}))
     assert rest["items"][0]["seq"] == 4 and rest["items"][-1]["op"] == "delete"
+
+
+async def test_a_dig_app_naming_a_target_is_placed_when_instantiated_and_removed_on_terminate(
+    api: httpx.AsyncClient,
+) -> None:
+    await _ok(
+        await api.post("/api/v1/hosts", json={"name": "edge-1", "labels": {"tier": "edge"}}), 201
+    )
+    await _ok(
+        await api.post("/api/v1/hosts", json={"name": "core-1", "labels": {"tier": "core"}}), 201
+    )
+    await _ok(
+        await api.post("/api/v1/targets", json={"name": "edge", "labels": {"tier": "edge"}}), 201
+    )
+    created = await _ok(
+        await api.post(
+            "/api/v1/digs",
+            json={
+                "name": "shop",
+                "project": "retail",
+                "composite_app": "store",
+                "version": "v2",
+                "apps": "web:helm@edge, db:helm",
+                "requested_by": "alice",
+            },
+        ),
+        201,
+    )
+    assert created["apps"][0]["target"] == "edge" and created["apps"][1]["target"] is None
+    dig_id = created["id"]
+
+    async def dig() -> Any:
+        return await _ok(await api.get(f"/api/v1/digs/{dig_id}"))
+
+    def resting(status: str) -> Any:
+        return lambda d: d["status"] == status and bool(d["accepts"])
+
+    await eventually(dig, resting("created"), timeout=60)
+    for action, status in (("approve", "approved"), ("instantiate", "instantiated")):
+        await _ok(
+            await api.post(f"/api/v1/digs/{dig_id}/{action}", json={"actor": "bob", "reason": "go"})
+        )
+        up = await eventually(dig, resting(status), timeout=60)
+    assert up["placed"] == "web → target edge"
+
+    feed = await _ok(await api.get("/api/v1/hosts/edge-1/changes", params={"since": 0}))
+    (placed,) = feed["deployments"]
+    assert placed["deployment"] == "shop-web" and placed["workload"] == "store-web"
+    assert "app web of DIG shop (retail/store/v2)" in placed["rendered"]
+    assert "host: edge-1" in placed["rendered"]
+    core = await _ok(await api.get("/api/v1/hosts/core-1/changes", params={"since": 0}))
+    assert core["deployments"] == []
+    deployment = await _ok(await api.get("/api/v1/deployments/shop-web"))
+    assert [a["host"] for a in deployment["assignments"]] == ["edge-1"]
+
+    await _ok(
+        await api.post(f"/api/v1/digs/{dig_id}/terminate", json={"actor": "bob", "reason": "done"})
+    )
+    await eventually(dig, resting("terminated"), timeout=60)
+    after = await _ok(
+        await api.get("/api/v1/hosts/edge-1/changes", params={"since": feed["bookmark"]})
+    )
+    assert [t["deployment"] for t in after["tombstones"]] == ["shop-web"]
+    assert (await api.get("/api/v1/deployments/shop-web")).status_code == 404
+
+
+async def test_a_dig_app_naming_a_missing_target_fails_with_the_reason(
+    api: httpx.AsyncClient,
+) -> None:
+    created = await _ok(
+        await api.post(
+            "/api/v1/digs",
+            json={
+                "name": "lost",
+                "project": "retail",
+                "composite_app": "store",
+                "version": "v2",
+                "apps": "web:helm@nowhere",
+                "requested_by": "alice",
+            },
+        ),
+        201,
+    )
+    dig_id = created["id"]
+
+    async def dig() -> Any:
+        return await _ok(await api.get(f"/api/v1/digs/{dig_id}"))
+
+    await eventually(dig, lambda d: d["status"] == "created" and bool(d["accepts"]), timeout=60)
+    await _ok(
+        await api.post(f"/api/v1/digs/{dig_id}/approve", json={"actor": "bob", "reason": "ok"})
+    )
+    await eventually(dig, lambda d: d["status"] == "approved" and bool(d["accepts"]), timeout=60)
+    await _ok(
+        await api.post(f"/api/v1/digs/{dig_id}/instantiate", json={"actor": "bob", "reason": "go"})
+    )
+    failed = await eventually(dig, lambda d: d["status"] == "failed", timeout=60)
+    assert "no target named nowhere" in (failed["status_reason"] or failed["last_error"] or "")

@@ -22,6 +22,7 @@ from backend.domains.digs.messages import (
     DELETE_ACTIVITY,
     INSTANTIATE_ACTIVITY,
     ORCHESTRATOR_REFUSED,
+    PLACE_ACTIVITY,
     READY_ACTIVITY,
     TERMINATE_ACTIVITY,
     AppStates,
@@ -29,7 +30,10 @@ from backend.domains.digs.messages import (
 )
 from backend.domains.digs.model import AppState, OrchestratorStatus
 from backend.domains.digs.orchestrator import Orchestrator, OrchestratorError, OrchestratorRefused
+from backend.domains.placement.dig_placement import PlacementAnswer
+from backend.domains.placement.messages import PLACE_DIG_CALL, DigPlacement
 from backend.providers.faults import FaultPlan
+from backend.providers.status import StatusSink, StatusUnavailable
 from backend.workflows.activity_steps import StepActivities, beat, step
 
 READY_POLL_SECONDS = 0.5
@@ -39,9 +43,28 @@ T = TypeVar("T")
 class DigActivities(StepActivities):
     """The DIG workflow's activities, over one orchestrator."""
 
-    def __init__(self, orchestrator: Orchestrator, faults: FaultPlan) -> None:
+    def __init__(
+        self, orchestrator: Orchestrator, faults: FaultPlan, status: StatusSink | None = None
+    ) -> None:
         super().__init__(faults)
         self.orchestrator = orchestrator
+        self._status = status
+
+    @step(PLACE_ACTIVITY)
+    async def place(self, request: DigPlacement) -> PlacementAnswer:
+        """Place the apps that name a target on the hosts it matches (or, `remove`, take them
+        off); a refusal (a missing target) is final."""
+        if self._status is None:
+            raise ApplicationError("placement is not available to this worker", non_retryable=True)
+        try:
+            answer = PlacementAnswer.model_validate(
+                await self._status.call(PLACE_DIG_CALL, request.model_dump(mode="json"))
+            )
+        except StatusUnavailable as err:
+            raise ApplicationError(str(err), type="StatusUnavailable") from err
+        if answer.refused:
+            raise ApplicationError(answer.refused, type=ORCHESTRATOR_REFUSED, non_retryable=True)
+        return answer
 
     @step(CREATE_ACTIVITY, fault="create")
     async def create(self, request: DigInput) -> str:

@@ -23,6 +23,8 @@ INSTANTIATE_ACTIVITY = "dig_instantiate"
 READY_ACTIVITY = "dig_wait_ready"
 TERMINATE_ACTIVITY = "dig_terminate"
 DELETE_ACTIVITY = "dig_delete"
+PLACE_ACTIVITY = "dig_place"
+"""Place the apps that name a placement target (or remove them), in Flightdeck's store."""
 
 ORCHESTRATOR_REFUSED = "OrchestratorRefused"
 """Failure type of an orchestrator's refusal: never retried."""

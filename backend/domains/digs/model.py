@@ -22,6 +22,7 @@ from backend.domain.entities import DetailLine, DetailSection, Entity
 from backend.domain.form import ACTOR
 from backend.domain.names import Actor, EntityName, IdempotencyKey, PlainText, Reason, RoundId
 from backend.domain.tones import Tone
+from backend.domains.placement.model import PlacementName
 
 DIG_KIND = "dig"
 DIG_WORKFLOW_TYPE = "DigLifecycleWorkflow"
@@ -122,8 +123,10 @@ class DigApp(BaseModel):
         description="For a flightdeck-worker app: the task queue its worker polls"
         " (default: the app's name)",
     )
-    target: Segment | None = None
-    """Where it is placed (a placement target), when placement is used."""
+    target: PlacementName | None = Field(
+        default=None,
+        description="A placement target: instantiating places the app on the hosts it matches",
+    )
 
     @model_validator(mode="after")
     def _worker_polls_a_queue(self) -> DigApp:
@@ -133,17 +136,20 @@ class DigApp(BaseModel):
 
     def short(self) -> str:
         """`name:kind[:task_queue]`, the compact form the TUI's form reads back."""
-        return ":".join(p for p in (self.name, self.kind.value, self.task_queue) if p)
+        short = ":".join(p for p in (self.name, self.kind.value, self.task_queue) if p)
+        return f"{short}@{self.target}" if self.target else short
 
 
 def _apps_from_text(value: object) -> object:
-    """Apps may be written compactly: `worker:flightdeck-worker:QUEUE, web:helm`."""
+    """Apps may be written compactly: `worker:flightdeck-worker:QUEUE, web:helm@edge` (`@target`
+    places the app on the hosts a placement target matches)."""
     if not isinstance(value, str):
         return value
     apps: list[dict[str, Any]] = []
     for part in (p.strip() for p in value.split(",")):
         if not part:
             continue
+        part, _, target = part.partition("@")
         name, _, rest = part.partition(":")
         kind, _, queue = rest.partition(":")
         apps.append(
@@ -151,6 +157,7 @@ def _apps_from_text(value: object) -> object:
                 "name": name,
                 "kind": kind or AppKind.HELM.value,
                 **({"task_queue": queue} if queue else {}),
+                **({"target": target.strip()} if target.strip() else {}),
             }
         )
     return apps
@@ -328,6 +335,8 @@ class Dig(Entity):
     """The apps in one line for the list (`worker, web`)."""
     scope: str = ""
     """`project/composite-app/version` in one line for the list."""
+    placed: str = ""
+    """The apps placed on hosts through a placement target (`web → target edge`)."""
 
     def detail_sections(self) -> list[DetailSection]:
         """Apps with their resource state, the TAC intents, the lifecycle history."""

@@ -53,6 +53,6 @@ def new_registrar(context: WorkerContext) -> Registrar:
         name="digs",
         task_queue=context.task_queue,
         workflows=[DigLifecycleWorkflow],
-        activities=DigActivities(orchestrator, context.faults).all(),
+        activities=DigActivities(orchestrator, context.faults, context.status).all(),
         on_shutdown=[orchestrator.aclose],
     )

@@ -151,6 +151,7 @@ SPEC = EntitySpec(
         ("version", "version"),
         ("orchestrator", "orchestrator"),
         ("deployment", "deployed"),
+        ("placed", "placed"),
         ("description", "description"),
     ),
 )

@@ -21,6 +21,9 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import FailureError
 
+PLACEMENT_PATCH = "dig-placement"
+"""Runs started before DIG apps could name a target replay without the placement step."""
+
 with workflow.unsafe.imports_passed_through():
     from backend.domain.progress import StepState
     from backend.domains.digs.messages import (
@@ -33,6 +36,7 @@ with workflow.unsafe.imports_passed_through():
         INSTANTIATE_SIGNAL,
         NOTICE_SIGNAL,
         ORCHESTRATOR_REFUSED,
+        PLACE_ACTIVITY,
         READY_ACTIVITY,
         TERMINATE_ACTIVITY,
         TERMINATE_SIGNAL,
@@ -52,6 +56,7 @@ with workflow.unsafe.imports_passed_through():
         HookType,
         LifecycleEvent,
     )
+    from backend.domains.placement.messages import DigAppPlacement, DigPlacement
     from backend.domains.tac.messages import (
         TAC_HOOK_WORKFLOW_TYPE,
         HookRunParams,
@@ -238,6 +243,10 @@ class DigLifecycleWorkflow(EntityWorkflow):
             self._fail(DigStep.INSTANTIATE, f"instantiate failed: {failure_message(err)}")
             return
         self._apps(taken)
+        refused = await self._place(remove=False)
+        if refused:
+            self._fail(DigStep.INSTANTIATE, f"placement failed: {refused}")
+            return
         self.tracker.complete(DigStep.INSTANTIATE, f"{len(taken.apps)} apps applied")
         self._enter(DigStatus.INSTANTIATED, params.operation_by, record=False)
         try:
@@ -288,6 +297,10 @@ class DigLifecycleWorkflow(EntityWorkflow):
             self._fail(DigStep.TERMINATE, f"terminate failed: {failure_message(err)}")
             return
         self._apps(gone)
+        refused = await self._place(remove=True)
+        if refused:
+            self._fail(DigStep.TERMINATE, f"placement failed: {refused}")
+            return
         self.tracker.fields["ready"] = False
         self.tracker.fields["readiness"] = ""
         self.tracker.complete(DigStep.TERMINATE, f"{len(gone.apps)} apps removed")
@@ -386,6 +399,39 @@ class DigLifecycleWorkflow(EntityWorkflow):
         return None
 
     # -- state -----------------------------------------------------------------------------
+
+    async def _place(self, *, remove: bool) -> str | None:
+        """Place the apps that name a target on the hosts it matches (or take them off); why
+        not, when it failed."""
+        params = self._params
+        targeted = [a for a in params.apps if a.target]
+        if not targeted or not workflow.patched(PLACEMENT_PATCH):
+            return None
+        request = DigPlacement(
+            dig=params.name,
+            project=params.project,
+            composite_app=params.composite_app,
+            version=params.version,
+            apps=[
+                DigAppPlacement(name=a.name, kind=a.kind.value, target=a.target) for a in targeted
+            ],
+            actor=params.operation_by or params.requested_by,
+            remove=remove,
+        )
+        try:
+            await workflow.execute_activity(
+                PLACE_ACTIVITY,
+                request,
+                start_to_close_timeout=timedelta(seconds=30),
+                heartbeat_timeout=timedelta(seconds=10),
+                retry_policy=RETRY,
+            )
+        except FailureError as err:
+            return failure_message(err)
+        self.tracker.fields["placed"] = (
+            "" if remove else ", ".join(f"{a.name} → target {a.target}" for a in targeted)
+        )
+        return None
 
     def _input(self, ready_timeout: float = READY_TIMEOUT_SECONDS) -> DigInput:
         params = self._params

@@ -6,8 +6,16 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from backend.domains.placement.messages import PROCESS_CALL, ProcessRequest, ProcessResult
+from backend.domains.placement.dig_placement import PlacementAnswer, place_dig_apps
+from backend.domains.placement.messages import (
+    PLACE_DIG_CALL,
+    PROCESS_CALL,
+    DigPlacement,
+    ProcessRequest,
+    ProcessResult,
+)
 from backend.services.domain_calls import CallContext, DomainCall
+from backend.store.placement import PlacementError
 from backend.store.placement_feed import PlacementFeed
 
 
@@ -23,4 +31,13 @@ async def _process(context: CallContext, body: dict[str, Any]) -> BaseModel:
     )
 
 
-CALLS: dict[str, DomainCall] = {PROCESS_CALL: _process}
+async def _place_dig(context: CallContext, body: dict[str, Any]) -> BaseModel:
+    request = DigPlacement.model_validate(body)
+    try:
+        return await place_dig_apps(context.database, request)
+    except PlacementError as err:
+        # A refusal, not trouble: the DIG says why and does not retry.
+        return PlacementAnswer(refused=str(err))
+
+
+CALLS: dict[str, DomainCall] = {PROCESS_CALL: _process, PLACE_DIG_CALL: _place_dig}

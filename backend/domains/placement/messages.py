@@ -40,3 +40,35 @@ class ProcessResult(BaseModel):
     changes: int
     messages: int
     oldest_pending_at: str | None = None
+
+
+PLACE_DIG_CALL = "placement.place_dig"
+"""The internal call a DIG makes to place (or remove) its apps that name a target."""
+
+
+class DigAppPlacement(BaseModel):
+    """One app of a DIG, as placement sees it."""
+
+    name: str
+    kind: str
+    target: str | None = None
+
+
+class DigPlacement(BaseModel):
+    """Place the DIG's apps that name a target (or, `remove`, delete their deployments)."""
+
+    dig: str
+    project: str
+    composite_app: str
+    version: str
+    apps: list[DigAppPlacement]
+    actor: str
+    remove: bool = False
+
+
+class PlacedApp(BaseModel):
+    """An app of a DIG and the deployment that places it."""
+
+    app: str
+    deployment: str
+    target: str
