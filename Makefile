@@ -47,5 +47,9 @@ faults: dev-venv
 screenshots: dev-venv
 	$(BIN)/python screenshots/capture.py
 
+## bench: time the per-host placement feed (one host with 1,000 deployments); prints a table
+bench: dev-venv
+	$(BIN)/python bench/placement_feed.py
+
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache *.egg-info

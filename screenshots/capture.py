@@ -13,6 +13,11 @@ DIGs, hook runs and TAC workers are made on the backend that is shot (a worker D
 real process that stops with the backend that started it): a worker DIG `mig-worker` that the
 pre-install hook of `app-dig` instantiates, runs its hook on and terminates; a worker DIG
 `report-worker` left instantiated with its worker polling; and `edge-proxy` waiting for approval.
+
+Hosts and deployments (placement) are made first on the first backend, so their changes are the
+oldest in the audit log: four hosts, a deployment `prod` on every kubernetes host and `metrics` on
+one of them; once the change processor has sent every change, two hosts' agents report `prod`
+deployed and the others stay behind.
 """
 
 from __future__ import annotations
@@ -36,8 +41,11 @@ from backend.domain.catalog import spec_for_plural  # noqa: E402
 from backend.runtime.embedded import embedded_server  # noqa: E402
 from backend.runtime.supervisor import BackendChild  # noqa: E402
 from tui.app import FlightdeckApp  # noqa: E402
+from tui.widgets.assignments_table import AssignmentsTable  # noqa: E402
 from tui.widgets.audit_table import AuditTable  # noqa: E402
+from tui.widgets.deployments_table import DeploymentsTable  # noqa: E402
 from tui.widgets.entity_table import EntityTable  # noqa: E402
+from tui.widgets.hosts_table import HostsTable  # noqa: E402
 from tui.widgets.needs_table import NeedsTable  # noqa: E402
 from tui.widgets.workers_table import WorkersTable  # noqa: E402
 
@@ -84,6 +92,56 @@ async def entity(api: httpx.AsyncClient, plural: str, entity_id: str) -> Json:
     """One entity as the API returns it."""
     answer: Json = (await api.get(f"/api/v1/{plural}/{entity_id}")).json()
     return answer
+
+
+async def seed_placement(api: httpx.AsyncClient) -> None:
+    """Hosts and deployments: `prod` on every kubernetes host (three), `metrics` on one of them;
+    once the change processor has sent every change, tim-pi's and edge-01's agents report `prod`
+    deployed, edge-02's has not reported, and lab-nuc (docker) takes neither."""
+
+    async def add(plural: str, body: Json) -> None:
+        response = await api.post(f"/api/v1/{plural}", json=body)
+        response.raise_for_status()
+
+    kube = {"platform": "kubernetes"}
+    await add("hosts", {"name": "tim-pi", "labels": {"name": "tim-pi", **kube}})
+    await add("hosts", {"name": "edge-01", "labels": {**kube, "region": "west"}})
+    await add("hosts", {"name": "edge-02", "labels": {**kube, "region": "east"}})
+    await add("hosts", {"name": "lab-nuc", "labels": {"platform": "docker"}})
+    body = "app: ${deployment}\nimage: ${repo}\nhost: ${host}\nport: ${port}\n"
+    await add("templates", {"name": "device-service", "body": body})
+    repo = "https://github.com/timfpark/temp-sensor"
+    await add("workloads", {"name": "temperature-sensor", "repo": repo})
+    exporter = "https://github.com/prometheus/node_exporter"
+    await add("workloads", {"name": "node-exporter", "repo": exporter})
+    await add("targets", {"name": "k8s", "labels": kube})
+    where = {"template": "device-service", "target": "k8s"}
+    await add(
+        "deployments",
+        {"name": "prod", "workload": "temperature-sensor", **where, "values": {"port": "80"}},
+    )
+    await add(
+        "deployments",
+        {
+            "name": "metrics",
+            "workload": "node-exporter",
+            **where,
+            "values": {"port": "9100"},
+            "replicas": 1,
+        },
+    )
+
+    async def hosts() -> Json:
+        answer: Json = (await api.get("/api/v1/hosts")).json()
+        return answer
+
+    page = await until(hosts, lambda h: h["head"] > 0 and h["processed"] == h["head"], 90)
+    prod: Json = (await api.get("/api/v1/deployments/prod")).json()
+    revision = next(a["revision"] for a in prod["assignments"] if a["host"] == "tim-pi")
+    for host in ("tim-pi", "edge-01"):
+        report = {"bookmark": page["processed"], "deployments": {"prod": revision}}
+        response = await api.post(f"/api/v1/hosts/{host}/deployed", json=report)
+        response.raise_for_status()
 
 
 async def seed_labs(api: httpx.AsyncClient) -> None:
@@ -258,7 +316,7 @@ async def seed_digs(api: httpx.AsyncClient) -> None:
     await until(settled, lambda s: s == want, limit=150)
 
 
-async def shoot(url: str, token: str, *, tenants: bool, digs: bool) -> list[Path]:
+async def shoot(url: str, token: str, *, tenants: bool, digs: bool, placement: bool) -> list[Path]:
     """Drive the TUI and save each view."""
     saved: list[Path] = []
     app = FlightdeckApp(url, token, user="oncall", refresh_interval=0.5)
@@ -277,7 +335,17 @@ async def shoot(url: str, token: str, *, tenants: bool, digs: bool) -> list[Path
                 await pilot.pause(0.1)
             await pilot.pause(0.6)  # one more refresh, so live progress is on screen
 
-        def rows(kind: type[EntityTable | NeedsTable | WorkersTable | AuditTable]) -> int:
+        def rows(
+            kind: type[
+                EntityTable
+                | NeedsTable
+                | WorkersTable
+                | AuditTable
+                | HostsTable
+                | DeploymentsTable
+                | AssignmentsTable
+            ],
+        ) -> int:
             tables = app.screen.query(kind)
             return tables.first().row_count if tables else 0
 
@@ -313,6 +381,25 @@ async def shoot(url: str, token: str, *, tenants: bool, digs: bool) -> list[Path
             [run] = listed().entities
             await open_detail(run.name)
             save("hook-run")
+            await pilot.press("escape")
+            await pilot.pause(0.3)
+
+        async def shoot_placement() -> None:
+            app.open_view("hosts")
+            await settle_until(lambda: rows(HostsTable) >= 4)
+            hosts = app.screen.query_one(HostsTable)
+            hosts.select_key("tim-pi")
+            await pilot.pause(0.3)
+            save("hosts")
+
+            app.open_view("deployments")
+            await settle_until(lambda: rows(DeploymentsTable) >= 2)
+            app.screen.query_one(DeploymentsTable).select_key("prod")
+            await pilot.pause(0.3)
+            await pilot.press("enter")
+            await settle_until(lambda: (app.screen.title or "").endswith("▸ prod"))
+            await settle_until(lambda: rows(AssignmentsTable) >= 3)
+            save("deployment-detail")
             await pilot.press("escape")
             await pilot.pause(0.3)
 
@@ -367,6 +454,9 @@ async def shoot(url: str, token: str, *, tenants: bool, digs: bool) -> list[Path
         if digs:
             await shoot_digs()
 
+        if placement:
+            await shoot_placement()
+
         app.open_view("audit")
         await pilot.pause(1.0)
         save("audit")
@@ -384,9 +474,11 @@ def to_png(paths: list[Path]) -> None:
         cairosvg.svg2png(url=str(svg), write_to=str(svg.with_suffix(".png")), output_width=1400)
 
 
-async def seed(url: str, token: str, *, tenants: bool) -> None:
+async def seed(url: str, token: str, *, tenants: bool, placement: bool) -> None:
     """What the first backend (no faults) makes."""
     async with api_client(url, token) as api:
+        if placement:
+            await seed_placement(api)
         await seed_labs(api)
         await seed_infra_runs(api)
         if tenants:
@@ -405,6 +497,7 @@ async def seed_shot_backend(url: str, token: str, *, tenants: bool, digs: bool) 
 def main() -> None:
     tenants = spec_for_plural("tenants") is not None
     digs = spec_for_plural("digs") is not None and spec_for_plural("hook-runs") is not None
+    placement = spec_for_plural("processors") is not None
     with tempfile.TemporaryDirectory(prefix="flightdeck-shots-") as tmp:
         os.environ["FLIGHTDECK_DATA_DIR"] = tmp
         os.environ["FLIGHTDECK_SANDBOX_STEP_SECONDS"] = "1.0"
@@ -418,7 +511,7 @@ def main() -> None:
         try:
             url = backend.wait_ready(90)
             token = ensure_api_token(settings)
-            asyncio.run(seed(url, token, tenants=tenants))
+            asyncio.run(seed(url, token, tenants=tenants, placement=placement))
             backend.stop()
             # Slower steps from here on, so the last lab is still provisioning when shot.
             slower = {**env, "FLIGHTDECK_SANDBOX_STEP_SECONDS": "3.0"}
@@ -427,7 +520,7 @@ def main() -> None:
             backend = BackendChild(settings, slower, 0)
             url = backend.wait_ready(90)
             asyncio.run(seed_shot_backend(url, token, tenants=tenants, digs=digs))
-            paths = asyncio.run(shoot(url, token, tenants=tenants, digs=digs))
+            paths = asyncio.run(shoot(url, token, tenants=tenants, digs=digs, placement=placement))
             to_png(paths)
             for path in paths:
                 print(f"wrote {path.relative_to(ROOT)} (+ .png)")
@@ -435,6 +528,8 @@ def main() -> None:
                 print("tenants are not registered yet: no tenants.svg")
             if not digs:
                 print("DIGs and hook runs are not registered yet: no DIG, worker or hook pictures")
+            if not placement:
+                print("placement is not registered yet: no hosts or deployment pictures")
         finally:
             backend.stop()
             server.stop()

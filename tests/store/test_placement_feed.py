@@ -39,6 +39,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from pydantic import BaseModel
 
 from backend.domains.placement.model import (
     DeployedReport,
@@ -320,13 +321,16 @@ async def call(store: PlacementStore, op: tuple[Any, ...]) -> None:
         )
         await store.create("deployment", body, actor="prop")
     else:
-        made = {
+        makers: dict[str, type[BaseModel]] = {
             "host": HostBody,
             "workload": WorkloadBody,
             "template": TemplateBody,
             "target": TargetBody,
-        }[noun]
-        await store.create(noun, made.model_validate({"name": name, _FIELD[noun]: op[2]}), actor="prop")
+        }
+        made = makers[noun]
+        await store.create(
+            noun, made.model_validate({"name": name, _FIELD[noun]: op[2]}), actor="prop"
+        )
 
 
 _FIELD = {"host": "labels", "workload": "repo", "template": "body", "target": "labels"}
@@ -485,10 +489,10 @@ class World:
                 assert keep <= now, (op, name, before[name], now)
             else:
                 assert now <= keep, (op, name, before[name], now)
-            if op[0] in ("host_create", "host_update", "host_delete") and op[1] not in before[name]:
-                if len(before[name]) == fields["replicas"]:
-                    # Full, and the host that changed is not one of its hosts: nothing moves.
-                    assert now == before[name], (op, name, before[name], now)
+            full = len(before[name]) == fields["replicas"]
+            if full and op[0].startswith("host_") and op[1] not in before[name]:
+                # Full, and the host that changed is not one of its hosts: nothing moves.
+                assert now == before[name], (op, name, before[name], now)
 
     async def check_feed(self, host: str, since: int, state: State, feed: HostFeed) -> State:
         """(a), (b) The feed from `since`, applied on the state at `since`, gives what the

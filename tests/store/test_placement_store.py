@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pydantic import ValidationError
 
 from backend.domains.placement.model import (
     AssignmentState,
@@ -24,7 +25,8 @@ from backend.domains.placement.model import (
     TemplateBody,
     WorkloadBody,
 )
-from backend.store import placement as placement_module
+from backend.domains.placement.render import TemplateError, placeholders
+from backend.store.audit import AuditRepository
 from backend.store.database import Database
 from backend.store.placement import InUse, Invalid, NameTaken, NotFoundError, PlacementStore
 from backend.store.placement_feed import FeedError, PlacementFeed, UnknownHost
@@ -189,15 +191,26 @@ async def test_a_template_cannot_gain_a_placeholder_a_live_deployment_has_no_val
     assert await feed.head() == head and await _count(db, "audit_log") == audits
     template = await store.get("template", "device-service")
     assert template is not None and template.body == TEMPLATE
-    # A `$` that starts no placeholder is refused as such.
-    with pytest.raises(Invalid, match="line 1, column 5"):
+    # A `$` that starts no placeholder is refused as such (by the body's validation).
+    with pytest.raises((Invalid, ValidationError), match="`\\$` starts no placeholder"):
         await store.update("template", "device-service", {"body": "cost $5"}, actor="al")
+    assert await feed.head() == head
 
     await store.update("deployment", "prod", {"values": {"port": "1", "tag": "v2"}}, actor="al")
     written = await store.update("template", "device-service", {"body": newer}, actor="al")
     assert written.record.placeholders == ["deployment", "repo", "host", "port", "tag"]
     rendered = (await feed.host_feed("tim-pi", 0)).deployments[0].rendered
     assert rendered.endswith("port: 1\ntag: v2\n")
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "column"),
+    [("$5", 1, 1), ("cost $5", 1, 6), ("a\n  $ b", 2, 3), ("x ${", 1, 3)],
+)
+def test_a_stray_dollar_is_reported_where_it_stands(text: str, line: int, column: int) -> None:
+    """The line and column of the refusal are those of the `$` itself."""
+    with pytest.raises(TemplateError, match=f"^line {line}, column {column}: `\\$`"):
+        placeholders(text)
 
 
 # -- one change, one audit entry, one transaction ----------------------------------------------
@@ -226,7 +239,7 @@ async def test_every_write_is_one_change_and_one_audit_entry(
         written = await write
         assert written.seq == number == await feed.head()
         assert await _count(db, "audit_log") == number
-    audit = list(reversed(await placement_module.AuditRepository(db).list()))
+    audit = list(reversed(await AuditRepository(db).list()))
     changes = (await feed.changes(0)).items
     assert [(c.noun, c.op) for c in changes] == [
         ("host", ChangeOp.CREATE),
@@ -269,7 +282,7 @@ async def test_a_write_whose_audit_entry_fails_leaves_nothing_behind(
     async def broken(*_: Any) -> int:
         raise RuntimeError("audit log unavailable")
 
-    monkeypatch.setattr(placement_module.AuditRepository, "insert", staticmethod(broken))
+    monkeypatch.setattr(AuditRepository, "insert", staticmethod(broken))
     with pytest.raises(RuntimeError, match="audit log unavailable"):
         await store.create("host", HostBody(name="h3", labels={"name": "tim-pi"}), actor="al")
     with pytest.raises(RuntimeError):
@@ -317,9 +330,7 @@ async def test_processing_is_idempotent_and_marks_assignments_event_sent(
 ) -> None:
     await _walk(store)
     view = await feed.host_view("tim-pi")
-    assert view is not None and [a.state for a in view.assignments] == [
-        AssignmentState.COMMITTED
-    ]
+    assert view is not None and [a.state for a in view.assignments] == [AssignmentState.COMMITTED]
     first = await feed.process(0)
     assert first.changes == 6 and first.bookmark == 6 == first.head and first.messages == 1
     assert await feed.bookmark() == 6
@@ -338,9 +349,7 @@ async def test_processing_is_idempotent_and_marks_assignments_event_sent(
     )
     assert (await feed.host_events("edge-2", 0)).items == []
     view = await feed.host_view("tim-pi")
-    assert view is not None and [a.state for a in view.assignments] == [
-        AssignmentState.EVENT_SENT
-    ]
+    assert view is not None and [a.state for a in view.assignments] == [AssignmentState.EVENT_SENT]
     # A retarget: a delete on the old host's topic, an update on the new one's.
     await store.update("target", "tim-pi", {"labels": {"name": "edge-2"}}, actor="al")
     batch = await feed.process(6)

@@ -4,14 +4,19 @@ from __future__ import annotations
 
 from textual.widgets import Input
 
+from backend.domain.catalog import all_specs
 from tests.tui.fake_api import BASE_URL, SPECS, TOKEN, FakeApi
 from tests.tui.harness import RecordingApp, burst, goto, settle, wait_until
+from tui.client import FlightdeckClient
 from tui.screens.audit_screen import AuditScreen
 from tui.screens.command_line_screen import CommandLineScreen
+from tui.screens.deployments_screen import DeploymentsScreen
 from tui.screens.entity_detail_screen import EntityDetailScreen
 from tui.screens.entity_list_screen import EntityListScreen
+from tui.screens.hosts_screen import HostsScreen
 from tui.screens.needs_screen import NeedsScreen
 from tui.screens.workers_screen import WorkersScreen
+from tui.session import Session
 
 SIZE = (120, 36)
 
@@ -69,6 +74,13 @@ async def test_enter_takes_the_completion_and_singular_names_work(
         assert isinstance(app.screen, AuditScreen)
         await goto(pilot, "w")
         assert isinstance(app.screen, WorkersScreen)
+        await goto(pilot, "host")
+        assert isinstance(app.screen, HostsScreen)
+        await goto(pilot, "dep")
+        assert isinstance(app.screen, DeploymentsScreen)
+        await goto(pilot, "proc")
+        assert isinstance(app.screen, EntityListScreen)
+        assert app.screen.spec.plural == "processors"
         await goto(pilot, "needs")
         assert isinstance(app.screen, NeedsScreen)
 
@@ -81,7 +93,8 @@ async def test_an_unknown_view_is_named_and_escape_closes_the_line(
         await pilot.press("colon", "x", "y", "z", "enter")
         await settle(pilot)
         [note] = app.notes_with("No view called 'xyz'")
-        assert "needs, labs, tenants, infra-runs, workers, audit" in note.message
+        views = "needs, labs, tenants, infra-runs, hosts, deployments, processors, workers, audit"
+        assert views in note.message
         assert isinstance(app.screen, CommandLineScreen)
         await pilot.press("escape")
         await settle(pilot)
@@ -134,3 +147,15 @@ async def test_keys_typed_in_one_burst_reach_the_command_line(
         await burst(pilot, "colon", "t", "e", "n", "enter")
         assert isinstance(app.screen, EntityListScreen)
         assert app.screen.spec.plural == "tenants"
+
+
+def test_hosts_and_deployments_are_listed_before_the_change_processors() -> None:
+    session = Session(FlightdeckClient(BASE_URL, TOKEN), "carol", 1.0, all_specs())
+    names = session.view_names
+    assert names.index("hook-runs") < names.index("hosts")
+    assert names[names.index("hosts") :] == ["hosts", "deployments", "processors", "audit"]
+    assert session.resolve_view("host") == "hosts"
+    assert session.resolve_view("deployment") == "deployments"
+    assert session.resolve_view("change-processor") == "processors"
+    without = Session(FlightdeckClient(BASE_URL, TOKEN), "carol", 1.0, SPECS[:3])
+    assert "hosts" not in without.view_names

@@ -30,7 +30,7 @@ def deployments_heading(shown: int, total: int) -> str:
     if not shown:
         return f"Deployments · none — {ADD_HINT}"
     count = f"{total}" if total == shown else f"first {shown} of {total}"
-    return f"Deployments · {count} · enter: deployment · h: hosts"
+    return f"Deployments · {count} · enter: deployment"
 
 
 class DeploymentsScreen(PollingScreen):

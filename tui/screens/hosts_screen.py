@@ -35,7 +35,7 @@ def hosts_heading(page: HostRows) -> str:
         return f"Hosts · none — {ADD_HINT} · {processor}"
     total = page.total
     shown = f"{total}" if total == len(page.items) else f"first {len(page.items)} of {total}"
-    return f"Hosts · {shown} · {processor} · enter: host · d: deployments"
+    return f"Hosts · {shown} · {processor} · enter: host"
 
 
 class HostsScreen(PollingScreen):

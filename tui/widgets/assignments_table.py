@@ -23,9 +23,9 @@ STATE_TONES: dict[AssignmentState, Tone] = {
     AssignmentState.DEPLOYED: Tone.GOOD,
 }
 STATE_NOTES: dict[AssignmentState, str] = {
-    AssignmentState.COMMITTED: "committed; the change processor has not sent it yet",
-    AssignmentState.EVENT_SENT: "sent to the host's topic; its agent has not reported it yet",
-    AssignmentState.DEPLOYED: "the host reported it runs this revision",
+    AssignmentState.COMMITTED: "waiting for the change processor to send it",
+    AssignmentState.EVENT_SENT: "sent to the host; not reported deployed yet",
+    AssignmentState.DEPLOYED: "the host runs this revision",
 }
 
 By = Literal["deployment", "host"]
@@ -114,7 +114,13 @@ class AssignmentsTable(KeyedTable):
         }
 
     def compact_labels(self) -> dict[str, str]:
-        return {"revision": "rev", "deployed": "runs", "deployed_at": "deployed", "note": "meaning"}
+        return {
+            "revision": "rev",
+            "deployed": "runs",
+            "deployed_at": "deployed",
+            "assigned": "since",
+            "note": "meaning",
+        }
 
     def render_rows(self) -> KeyedRows:
         now = utc_now()

@@ -27,7 +27,7 @@ from tui.tones import MUTED_STYLE
 from tui.widgets.assignments_table import state_style
 from tui.widgets.hosts_table import deployed_style
 
-NARROW = 70
+NARROW = 100
 """Below this width the fields are listed in one column pair instead of two."""
 
 Pair = tuple[str, Text]
@@ -117,20 +117,22 @@ class DeploymentOverview(Static):
             return Text("loading…", style=MUTED_STYLE)
         now = utc_now()
         deployment = view.deployment
-        workload = Text(deployment.workload)
+        repo = Text("—", style=MUTED_STYLE)
         if self.workload is not None and self.workload.name == deployment.workload:
-            workload.append(f" · {self.workload.repo}", style=MUTED_STYLE)
+            repo = Text(self.workload.repo)
         target = Text(deployment.target)
         if self.target is not None and self.target.name == deployment.target:
             target.append(f" · {labels_text(self.target.labels)}", style=MUTED_STYLE)
         values = labels_text(deployment.values)
         replicas = deployment.replicas
-        hosts = Text(f"{view.matching_hosts} matching · {len(view.assignments)} assigned")
+        hosts = Text(f"{view.matching_hosts} matching · {len(view.assignments)} assigned · ")
+        hosts.append_text(deployed_count_text(view.assignments))
         pairs: list[Pair] = [
-            ("workload", workload),
+            ("workload", Text(deployment.workload)),
             ("template", Text(deployment.template)),
-            ("target", target),
+            ("repository", repo),
             ("values", Text(values) if values else Text("none", style=MUTED_STYLE)),
+            ("target", target),
             (
                 "replicas",
                 Text(
@@ -140,7 +142,6 @@ class DeploymentOverview(Static):
                 ),
             ),
             ("hosts", hosts),
-            ("deployed", deployed_count_text(view.assignments)),
             ("states", states_text(view.assignments)),
             ("revision", Text(f"#{deployment.revision}")),
             ("updated", moment_text(deployment.updated_at, now)),

@@ -254,7 +254,10 @@ class Page(BaseModel):
 
 
 class _Stored(BaseModel):
-    """What the store adds to every noun."""
+    """What the store adds to every noun. Records read back ignore fields they do not know
+    (a newer API may add some); only request bodies refuse them."""
+
+    model_config = ConfigDict(extra="ignore")
 
     created_at: datetime
     updated_at: datetime
@@ -265,13 +268,19 @@ class _Stored(BaseModel):
 class Host(HostBody, _Stored):
     """A host as stored."""
 
+    model_config = ConfigDict(extra="ignore")
+
 
 class Workload(WorkloadBody, _Stored):
     """A workload as stored."""
 
+    model_config = ConfigDict(extra="ignore")
+
 
 class Template(TemplateBody, _Stored):
     """A template as stored, with the placeholders its text uses."""
+
+    model_config = ConfigDict(extra="ignore")
 
     placeholders: list[str] = Field(default_factory=list)
 
@@ -279,9 +288,13 @@ class Template(TemplateBody, _Stored):
 class Target(TargetBody, _Stored):
     """A target as stored."""
 
+    model_config = ConfigDict(extra="ignore")
+
 
 class Deployment(DeploymentBody, _Stored):
     """A deployment as stored."""
+
+    model_config = ConfigDict(extra="ignore")
 
 
 PATCHES: dict[str, type[_Body]] = {
