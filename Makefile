@@ -29,8 +29,8 @@ run: venv
 test: dev-venv lint typecheck pytest
 
 lint: dev-venv
-	$(BIN)/ruff check backend tui tests screenshots
-	$(BIN)/ruff format --check backend tui tests screenshots
+	$(BIN)/ruff check backend tui tests screenshots bench
+	$(BIN)/ruff format --check backend tui tests screenshots bench
 
 typecheck: dev-venv
 	$(BIN)/mypy

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import aiosqlite
+from pydantic import ValidationError
 
 from backend.domain.audit import AuditOutcome
 from backend.domains.placement.model import (
@@ -190,7 +191,11 @@ class PlacementStore:
             if row is None:
                 raise NotFoundError(f"no {noun} named {name}")
             before = _stored(noun, row)
-            after = BODIES[noun].model_validate({**before, **changes}).model_dump(mode="json")
+            try:
+                body = BODIES[noun].model_validate({**before, **changes})
+            except ValidationError as err:
+                raise Invalid(f"{noun} {name}: {_first_error(err)}") from None
+            after = body.model_dump(mode="json")
             if after == before:
                 return Written(int(row["updated_seq"]), record_of(noun, row))
             await _validate(conn, noun, after)
@@ -244,6 +249,12 @@ class PlacementStore:
                 gone = await cur.fetchone()
         assert gone is not None
         return Written(seq, record_of(noun, gone))
+
+
+def _first_error(err: ValidationError) -> str:
+    first = err.errors()[0]
+    where = ".".join(str(part) for part in first["loc"])
+    return f"{where}: {first['msg']}" if where else str(first["msg"])
 
 
 def _column_value(column: str, value: Any) -> Any:

@@ -22,7 +22,7 @@ def placeholders(text: str) -> list[str]:
     if not template.is_valid():
         for match in template.pattern.finditer(text):
             if match.group("invalid") is not None:
-                start = match.start("invalid")
+                start = match.start()  # the `$` (the `invalid` group is empty, after it)
                 line = text.count("\n", 0, start) + 1
                 column = start - (text.rfind("\n", 0, start) + 1) + 1
                 raise TemplateError(
