@@ -257,3 +257,22 @@ async def test_the_views_fit_80x24(app: RecordingApp, api: FakeApi) -> None:
                 assert shown.virtual_size.width <= shown.scrollable_content_region.width, view
             text = screen_text(app)
             assert max(len(line.rstrip()) for line in text.splitlines()) <= 80, view
+
+
+async def test_a_detail_closed_while_its_refresh_is_on_its_way_does_not_crash(
+    app: RecordingApp, api: FakeApi
+) -> None:
+    async with app.run_test(size=SIZE) as pilot:
+        await show_view(pilot, "hosts")
+        await pilot.press("down", "enter")
+        await settle(pilot)
+        detail = app.screen
+        assert isinstance(detail, HostScreen)
+        await pilot.press("escape")
+        await settle(pilot)
+        assert isinstance(app.screen, HostsScreen)
+        # The answer of a refresh started just before esc arrives after the screen is gone.
+        worker = detail.reload()
+        await worker.wait()
+        await settle(pilot)
+        assert app.is_running and isinstance(app.screen, HostsScreen)

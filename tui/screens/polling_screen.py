@@ -7,6 +7,7 @@ from typing import ClassVar
 
 from textual import work
 from textual.binding import Binding, BindingType
+from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.worker import Worker
 
@@ -77,6 +78,11 @@ class PollingScreen(Screen[None]):
         """Run `load` and report how it went."""
         try:
             await self.load()
+        except NoMatches:
+            # Closed while the answer was on its way (esc during a refresh): nothing to show.
+            if self.is_current:
+                raise
+            return
         except FlightdeckError as exc:
             self.post_message(connection_message(exc))
             if not is_connection_problem(exc) and exc.message != self._last_error:
@@ -88,4 +94,5 @@ class PollingScreen(Screen[None]):
         self.post_message(BackendReached())
         self._last_error = None
         self.loaded = True
-        self.query_one(ConnectionStatus).updated_at = utc_now()
+        for status in self.query(ConnectionStatus):
+            status.updated_at = utc_now()
