@@ -100,7 +100,10 @@ async def seed_placement(api: httpx.AsyncClient) -> None:
     deployed, edge-02's has not reported, and lab-nuc (docker) takes neither."""
 
     async def add(plural: str, body: Json) -> None:
-        response = await api.post(f"/api/v1/{plural}", json=body)
+        # Who makes the change, as the CLI says it (the shared token acts for a named user).
+        response = await api.post(
+            f"/api/v1/{plural}", json=body, headers={"X-Flightdeck-Actor": "frank"}
+        )
         response.raise_for_status()
 
     kube = {"platform": "kubernetes"}

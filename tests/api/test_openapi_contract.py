@@ -41,7 +41,7 @@ from tests.api.conftest import TOKEN, api_context
 from tests.stack import Stack
 
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
-FUZZED = 8
+FUZZED = 6
 """Fuzzed cases per operation (on top of examples and the coverage phase)."""
 FUZZED_CREATES = 2
 

@@ -62,7 +62,7 @@ from backend.store.placement import (
 )
 from backend.store.placement_feed import PlacementFeed, UnknownHost
 
-EXAMPLES = int(os.environ.get("FLIGHTDECK_PLACEMENT_EXAMPLES", "50"))
+EXAMPLES = int(os.environ.get("FLIGHTDECK_PLACEMENT_EXAMPLES", "35"))
 """Generated sequences per run. The default run is derandomized (the same sequences every
 time); setting FLIGHTDECK_PLACEMENT_EXAMPLES (say 2000) searches fresh random ones."""
 DERANDOMIZE = "FLIGHTDECK_PLACEMENT_EXAMPLES" not in os.environ
