@@ -18,7 +18,6 @@ stays under ~40 s on two cores. Every operation is tried; failures are reported 
 from __future__ import annotations
 
 import asyncio
-import socket
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -37,6 +36,7 @@ from schemathesis.generation.hypothesis.builder import (
 )
 
 from backend.api.app import create_app
+from backend.runtime.backend_process import bind_socket
 from tests.api.conftest import TOKEN, api_context
 from tests.stack import Stack
 
@@ -50,8 +50,7 @@ FUZZED_CREATES = 2
 async def served(stack: Stack) -> AsyncIterator[tuple[FastAPI, str]]:
     """The app over the stack, served on a free loopback port; its base URL."""
     app = create_app(api_context(stack))
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
+    sock = bind_socket("127.0.0.1", 0)  # as the backend binds it: Nagle off on each connection
     port = sock.getsockname()[1]
     server = uvicorn.Server(uvicorn.Config(app, log_config=None, access_log=False, lifespan="off"))
     task = asyncio.create_task(server.serve(sockets=[sock]))

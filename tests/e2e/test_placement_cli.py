@@ -9,7 +9,6 @@ import asyncio
 import contextlib
 import getpass
 import json
-import socket
 import threading
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -21,6 +20,7 @@ import uvicorn
 from backend.api.app import create_app
 from backend.domains.placement.cli import Api, run
 from backend.domains.placement.host_agent import HostAgent
+from backend.runtime.backend_process import bind_socket
 from tests.api.conftest import TOKEN, api_context
 from tests.e2e.processes import run_cli
 from tests.e2e.test_cli_errors import clean_env, closed_port
@@ -42,9 +42,7 @@ class _Server(uvicorn.Server):
 async def url(stack: Stack) -> AsyncIterator[str]:
     """The real app over `stack`, served on a loopback port of its own (bound before serving,
     so the first request just waits for the server)."""
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(64)
+    sock = bind_socket("127.0.0.1", 0)  # as the backend binds it: Nagle off on each connection
     port = sock.getsockname()[1]
     config = uvicorn.Config(
         create_app(api_context(stack)), lifespan="off", log_level="warning", access_log=False
