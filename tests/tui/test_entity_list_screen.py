@@ -153,6 +153,20 @@ async def test_cursor_stays_on_its_row_when_rows_are_added_and_removed(
         assert table(app).selected_key == "tn-3"
 
 
+async def test_vim_keys_move_the_cursor(app: RecordingApp, api: FakeApi) -> None:
+    async with app.run_test(size=SIZE) as pilot:
+        await open_list(pilot, "tenants")
+        keys = table(app).row_keys
+        await pilot.press("G")
+        assert table(app).selected_key == keys[-1]
+        await pilot.press("k")
+        assert table(app).selected_key == keys[-2]
+        await pilot.press("g", "g")
+        assert table(app).selected_key == keys[0]
+        await pilot.press("j")
+        assert table(app).selected_key == keys[1]
+
+
 async def test_status_filter_cycles_over_the_declared_statuses(
     app: RecordingApp, api: FakeApi
 ) -> None:

@@ -4,10 +4,11 @@ and whose columns always fit the terminal (no sideways scrolling)."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 from rich.text import Text
 from textual import events
+from textual.binding import Binding, BindingType
 from textual.widgets import DataTable
 
 Cells = Sequence[Text]
@@ -66,7 +67,19 @@ class KeyedTable(DataTable[Text]):
     (the others share what is left) and `compact` is True so subclasses render shorter values;
     wider, columns are as wide as their content and the `stretch` column takes the rest, so a
     long message is cut with an ellipsis instead of pushing the table sideways.
+
+    Vim movement as well as the arrows: j / k, g (gg) / G to the first / last row, ctrl+d /
+    ctrl+u a page down / up.
     """
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("j", "cursor_down", "Down", show=False),
+        Binding("k", "cursor_up", "Up", show=False),
+        Binding("g", "scroll_top", "First row", show=False),
+        Binding("G", "scroll_bottom", "Last row", show=False),
+        Binding("ctrl+d", "page_down", "Page down", show=False),
+        Binding("ctrl+u", "page_up", "Page up", show=False),
+    ]
 
     def __init__(
         self,
