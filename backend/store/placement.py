@@ -412,62 +412,95 @@ def _chunks(items: list[str], size: int) -> Iterable[list[str]]:
 async def place(conn: aiosqlite.Connection, deployments: list[str], seq: int, now: str) -> None:
     """Assign each deployment to the hosts its target matches: all of them, or `replicas` of
     them. Replica-limited ones keep the hosts they have while those still match (an unrelated
-    host appearing moves nothing) and fill up with the least loaded matching hosts."""
+    host appearing moves nothing) and fill up with the least loaded matching hosts.
+
+    Set-based: the deployments, targets, hosts and current assignments are read in a few
+    queries and the moves written in two batches, whatever the number of deployments."""
     if not deployments:
         return
     async with conn.execute(
         "SELECT name, labels FROM placement_hosts WHERE deleted_at IS NULL ORDER BY name"
     ) as cur:
         hosts = [(r["name"], json.loads(r["labels"])) for r in await cur.fetchall()]
-    load: dict[str, int] | None = None
-    for name in deployments:
-        deployment = await live_row(conn, "deployment", name)
+    async with conn.execute(
+        "SELECT name, labels FROM placement_targets WHERE deleted_at IS NULL"
+    ) as cur:
+        targets = {r["name"]: json.loads(r["labels"]) for r in await cur.fetchall()}
+    live: dict[str, tuple[str, int | None]] = {}
+    current: dict[str, list[str]] = {name: [] for name in deployments}
+    for chunk in _chunks(list(dict.fromkeys(deployments)), 500):
+        marks = ", ".join("?" for _ in chunk)
         async with conn.execute(
-            "SELECT host FROM placement_assignments WHERE deployment = ? AND removed_seq IS NULL"
-            " ORDER BY assigned_seq, id",
-            (name,),
+            "SELECT name, target, replicas FROM placement_deployments WHERE deleted_at IS NULL"
+            f" AND name IN ({marks})",
+            chunk,
         ) as cur:
-            current = [r["host"] for r in await cur.fetchall()]
+            live.update((r["name"], (r["target"], r["replicas"])) for r in await cur.fetchall())
+        async with conn.execute(
+            "SELECT deployment, host FROM placement_assignments WHERE removed_seq IS NULL"
+            f" AND deployment IN ({marks}) ORDER BY assigned_seq, id",
+            chunk,
+        ) as cur:
+            for r in await cur.fetchall():
+                current[r["deployment"]].append(r["host"])
+    matching_of: dict[str, list[str]] = {}
+    load: dict[str, int] | None = None
+    removed: list[tuple[int, str, str]] = []
+    added: list[tuple[str, str, int, str]] = []
+    for name in deployments:
+        had = current[name]
         desired: list[str] = []
-        if deployment is not None:
-            target = await live_row(conn, "target", deployment["target"])
-            rules: dict[str, str] = json.loads(target["labels"]) if target else {}
-            matching = [host for host, labels in hosts if target and matches(rules, labels)]
-            replicas = deployment["replicas"]
+        if name in live:
+            target, replicas = live[name]
+            if target not in matching_of:
+                rules = targets.get(target)
+                matching_of[target] = [
+                    host for host, labels in hosts if rules is not None and matches(rules, labels)
+                ]
+            matching = matching_of[target]
             if replicas is None:
                 desired = matching
             else:
                 still = set(matching)
-                desired = [host for host in current if host in still][:replicas]
+                desired = [host for host in had if host in still][:replicas]
                 if len(desired) < replicas:
                     if load is None:
                         load = await _load(conn)
+                        # The moves of this batch are not written yet: count them too.
+                        for _, _, host in removed:
+                            load[host] = load.get(host, 1) - 1
+                        for _, host, _, _ in added:
+                            load[host] = load.get(host, 0) + 1
+                    counts = load
                     taken = set(desired)
                     spare = sorted(
                         (host for host in matching if host not in taken),
-                        key=lambda host: (load.get(host, 0), host),
+                        key=lambda host: (counts.get(host, 0), host),
                     )
                     desired += spare[: replicas - len(desired)]
         wanted = set(desired)
-        for host in current:
+        for host in had:
             if host not in wanted:
-                await conn.execute(
-                    "UPDATE placement_assignments SET removed_seq = ? WHERE deployment = ?"
-                    " AND host = ? AND removed_seq IS NULL",
-                    (seq, name, host),
-                )
+                removed.append((seq, name, host))
                 if load is not None:
                     load[host] = load.get(host, 1) - 1
-        had = set(current)
+        before = set(had)
         for host in desired:
-            if host not in had:
-                await conn.execute(
-                    "INSERT INTO placement_assignments (deployment, host, assigned_seq,"
-                    " assigned_at) VALUES (?, ?, ?, ?)",
-                    (name, host, seq, now),
-                )
+            if host not in before:
+                added.append((name, host, seq, now))
                 if load is not None:
                     load[host] = load.get(host, 0) + 1
+        current[name] = desired
+    await conn.executemany(
+        "UPDATE placement_assignments SET removed_seq = ? WHERE deployment = ? AND host = ?"
+        " AND removed_seq IS NULL",
+        removed,
+    )
+    await conn.executemany(
+        "INSERT INTO placement_assignments (deployment, host, assigned_seq, assigned_at)"
+        " VALUES (?, ?, ?, ?)",
+        added,
+    )
 
 
 async def _load(conn: aiosqlite.Connection) -> dict[str, int]:
