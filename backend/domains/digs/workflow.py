@@ -225,27 +225,8 @@ class DigLifecycleWorkflow(EntityWorkflow):
     async def _instantiate(self) -> None:
         params = self._params
         self._enter(DigStatus.INSTANTIATING, params.operation_by)
-        failed = await self._hooks(DigStep.PRE_HOOKS)
-        if failed:
-            self.tracker.end_open_steps(StepState.SKIPPED)
-            self._rest(DigStatus.FAILED, params.operation_by, failed)
-            return
-        try:
-            taken: AppStates = await self.step(
-                DigStep.INSTANTIATE,
-                self._input(),
-                activity=INSTANTIATE_ACTIVITY,
-                result_type=AppStates,
-                long=True,
-                retry=RETRY,
-            )
-        except FailureError as err:
-            self._fail(DigStep.INSTANTIATE, f"instantiate failed: {failure_message(err)}")
-            return
-        self._apps(taken)
-        refused = await self._place(remove=False)
-        if refused:
-            self._fail(DigStep.INSTANTIATE, f"placement failed: {refused}")
+        taken = await self._operate(DigStep.INSTANTIATE, INSTANTIATE_ACTIVITY, remove=False)
+        if taken is None:
             return
         self.tracker.complete(DigStep.INSTANTIATE, f"{len(taken.apps)} apps applied")
         self._enter(DigStatus.INSTANTIATED, params.operation_by, record=False)
@@ -270,45 +251,54 @@ class DigLifecycleWorkflow(EntityWorkflow):
                 DigStep.READY,
                 f"not ready after {READY_TIMEOUT_SECONDS:.0f} s: {', '.join(waiting)}",
             )
-        failed = await self._hooks(DigStep.POST_HOOKS)
-        if failed:
-            self._rest(DigStatus.FAILED, params.operation_by, failed)
-            return
-        self._rest(DigStatus.INSTANTIATED, params.operation_by)
+        await self._post_hooks_then(DigStatus.INSTANTIATED)
 
     async def _terminate(self) -> None:
+        self._enter(DigStatus.TERMINATING, self._params.operation_by)
+        gone = await self._operate(DigStep.TERMINATE, TERMINATE_ACTIVITY, remove=True)
+        if gone is None:
+            return
+        self.tracker.fields["ready"] = False
+        self.tracker.fields["readiness"] = ""
+        self.tracker.complete(DigStep.TERMINATE, f"{len(gone.apps)} apps removed")
+        await self._post_hooks_then(DigStatus.TERMINATED)
+
+    async def _operate(self, step: DigStep, activity: str, *, remove: bool) -> AppStates | None:
+        """The pre hooks, the orchestrator's operation (`step` is its verb) and placement; the
+        apps' states, or None when one of them failed (the DIG then rests failed)."""
         params = self._params
-        self._enter(DigStatus.TERMINATING, params.operation_by)
         failed = await self._hooks(DigStep.PRE_HOOKS)
         if failed:
             self.tracker.end_open_steps(StepState.SKIPPED)
             self._rest(DigStatus.FAILED, params.operation_by, failed)
-            return
+            return None
         try:
-            gone: AppStates = await self.step(
-                DigStep.TERMINATE,
+            states: AppStates = await self.step(
+                step,
                 self._input(),
-                activity=TERMINATE_ACTIVITY,
+                activity=activity,
                 result_type=AppStates,
                 long=True,
                 retry=RETRY,
             )
         except FailureError as err:
-            self._fail(DigStep.TERMINATE, f"terminate failed: {failure_message(err)}")
-            return
-        self._apps(gone)
-        refused = await self._place(remove=True)
+            self._fail(step, f"{step.value} failed: {failure_message(err)}")
+            return None
+        self._apps(states)
+        refused = await self._place(remove=remove)
         if refused:
-            self._fail(DigStep.TERMINATE, f"placement failed: {refused}")
-            return
-        self.tracker.fields["ready"] = False
-        self.tracker.fields["readiness"] = ""
-        self.tracker.complete(DigStep.TERMINATE, f"{len(gone.apps)} apps removed")
+            self._fail(step, f"placement failed: {refused}")
+            return None
+        return states
+
+    async def _post_hooks_then(self, status: DigStatus) -> None:
+        """Run the post hooks; rest in `status`, or failed when a blocking one failed."""
+        by = self._params.operation_by
         failed = await self._hooks(DigStep.POST_HOOKS)
         if failed:
-            self._rest(DigStatus.FAILED, params.operation_by, failed)
-            return
-        self._rest(DigStatus.TERMINATED, params.operation_by)
+            self._rest(DigStatus.FAILED, by, failed)
+        else:
+            self._rest(status, by)
 
     async def _next_operation(self) -> str:
         """Wait for the next operation; approve runs here, delete ends the workflow, the
