@@ -27,8 +27,6 @@ from backend.domains.placement.model import (
     HostRows,
     HostView,
     Page,
-    Target,
-    Workload,
 )
 from backend.domains.tac.registrations import WorkerRows
 from tui.errors import ApiError, BackendUnreachable, format_validation_errors, one_line
@@ -198,14 +196,6 @@ class FlightdeckClient:
         each (committed, event sent, deployed)."""
         path = f"/api/v1/deployments/{quote(name, safe='')}"
         return await self._request(DeploymentView, "GET", path)
-
-    async def target(self, name: str) -> Target:
-        """`GET /api/v1/targets/{name}`: a target and its label rules."""
-        return await self._request(Target, "GET", f"/api/v1/targets/{quote(name, safe='')}")
-
-    async def workload(self, name: str) -> Workload:
-        """`GET /api/v1/workloads/{name}`: a workload and its repository."""
-        return await self._request(Workload, "GET", f"/api/v1/workloads/{quote(name, safe='')}")
 
     async def aclose(self) -> None:
         """Close the connection pool."""

@@ -345,6 +345,7 @@ class PlacementFeed:
             ) as cur:
                 assignments = [_assignment(r, bookmark) for r in await cur.fetchall()]
             target = await live_row(conn, "target", row["target"])
+            workload = await live_row(conn, "workload", row["workload"])
             rules: dict[str, str] = json.loads(target["labels"]) if target else {}
             async with conn.execute(
                 "SELECT labels FROM placement_hosts WHERE deleted_at IS NULL"
@@ -356,6 +357,8 @@ class PlacementFeed:
             deployment=record_of("deployment", row),
             matching_hosts=matching,
             assignments=assignments,
+            repo=workload["repo"] if workload else None,
+            target_labels=rules if target else None,
         )
 
 

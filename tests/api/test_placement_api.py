@@ -155,6 +155,10 @@ async def test_processor_sends_changes_to_host_topics_and_agent_report_marks_dep
     # The processor is started by the first change and woken by each; it catches up.
     view = await eventually(prod, lambda v: v["assignments"][0]["state"] == "event sent")
     assert [a["host"] for a in view["assignments"]] == ["tim-pi"]
+    assert (view["repo"], view["target_labels"]) == (
+        "https://example.test/temp",
+        {"name": "tim-pi"},
+    )
     events = await _ok(await api.get("/api/v1/hosts/tim-pi/events"))
     assert [(e["deployment"], e["op"]) for e in events["items"]] == [("prod", "update")]
     assert "port: 8080" in events["items"][0]["rendered"]

@@ -643,7 +643,14 @@ class Placement:
         rules = target.labels if target else {}
         matching = sum(1 for h in self.hosts if target and matches(rules, h.labels))
         mine = sorted((a for a in self.assignments if a.deployment == name), key=lambda a: a.host)
-        return DeploymentView(deployment=deployment, matching_hosts=matching, assignments=mine)
+        workload = next((w for w in self.workloads if w.name == deployment.workload), None)
+        return DeploymentView(
+            deployment=deployment,
+            matching_hosts=matching,
+            assignments=mine,
+            repo=workload.repo if workload else None,
+            target_labels=target.labels if target else None,
+        )
 
     def assignment(self, deployment: str, host: str) -> Assignment:
         """One assignment (it must exist)."""
@@ -849,9 +856,6 @@ class FakeApi:
         self.deployment_route = self.router.get(
             path__regex=r"^/api/v1/deployments/(?P<name>[^/]+)$"
         ).mock(side_effect=self._deployment)
-        self.placement_record_route = self.router.get(
-            path__regex=r"^/api/v1/(?P<plural>targets|workloads)/(?P<name>[^/]+)$"
-        ).mock(side_effect=self._placement_record)
         self.list_route = self.router.get(path__regex=r"^/api/v1/(?P<plural>[a-z-]+)$").mock(
             side_effect=self._list
         )
@@ -1026,17 +1030,6 @@ class FakeApi:
         if view is None:
             return httpx.Response(404, json={"detail": f"no deployment named {name}"})
         return httpx.Response(200, json=view.model_dump(mode="json"))
-
-    def _placement_record(self, request: httpx.Request, plural: str, name: str) -> httpx.Response:
-        if answer := self._placement_check(request):
-            return answer
-        records: list[Target] | list[Workload] = (
-            self.placement.targets if plural == "targets" else self.placement.workloads
-        )
-        for record in records:
-            if record.name == name:
-                return httpx.Response(200, json=record.model_dump(mode="json"))
-        return httpx.Response(404, json={"detail": f"no {plural[:-1]} named {name}"})
 
     def _list(self, request: httpx.Request, plural: str) -> httpx.Response:
         if refused := self._check(request):

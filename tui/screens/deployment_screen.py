@@ -4,8 +4,7 @@ change got (committed, event sent, deployed). Enter opens the host; Esc goes bac
 
 from __future__ import annotations
 
-from collections.abc import Awaitable
-from typing import ClassVar, TypeVar
+from typing import ClassVar
 
 from rich.text import Text
 from textual import on
@@ -14,23 +13,11 @@ from textual.binding import Binding, BindingType
 from textual.widgets import DataTable, Footer, Header, Label
 
 from backend.domains.placement.model import DeploymentView
-from tui.errors import ApiError
 from tui.screens.polling_screen import PollingScreen
 from tui.session import DEPLOYMENTS_VIEW, Session
 from tui.widgets.assignments_table import AssignmentsTable
 from tui.widgets.connection_status import ConnectionStatus
 from tui.widgets.placement_overview import DeploymentOverview
-
-T = TypeVar("T")
-
-
-async def optional(read: Awaitable[T]) -> T | None:
-    """What `read` answers, or None when the API refuses (the target's rules and the workload's
-    repository are extras: shown when readable)."""
-    try:
-        return await read
-    except ApiError:
-        return None
 
 
 def hosts_heading(view: DeploymentView) -> str:
@@ -72,15 +59,8 @@ class DeploymentScreen(PollingScreen):
         return f"Deployment {self.deployment_name} not refreshed"
 
     async def load(self) -> None:
-        client = self.session.client
-        view = await client.deployment(self.deployment_name)
-        deployment = view.deployment
-        target = await optional(client.target(deployment.target))
-        workload = await optional(client.workload(deployment.workload))
-        overview = self.query_one(DeploymentOverview)
-        overview.target = target
-        overview.workload = workload
-        overview.view = view
+        view = await self.session.client.deployment(self.deployment_name)
+        self.query_one(DeploymentOverview).view = view
         self.table.show(view.assignments)
         self.query_one("#deployment-section", Label).update(Text(hosts_heading(view)))
 

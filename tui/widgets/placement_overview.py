@@ -18,8 +18,6 @@ from backend.domains.placement.model import (
     AssignmentState,
     DeploymentView,
     HostView,
-    Target,
-    Workload,
     labels_text,
 )
 from tui.time_format import format_age, format_clock, utc_now
@@ -105,11 +103,9 @@ class HostOverview(Static):
 
 class DeploymentOverview(Static):
     """One deployment: what it renders from what, where to, with which values, and the hosts
-    it reaches; set `view` (and `target` / `workload` when they could be read)."""
+    it reaches; set `view`."""
 
     view: reactive[DeploymentView | None] = reactive(None, always_update=True)
-    target: reactive[Target | None] = reactive(None)
-    workload: reactive[Workload | None] = reactive(None)
 
     def render(self) -> RenderableType:
         view = self.view
@@ -117,12 +113,10 @@ class DeploymentOverview(Static):
             return Text("loading…", style=MUTED_STYLE)
         now = utc_now()
         deployment = view.deployment
-        repo = Text("—", style=MUTED_STYLE)
-        if self.workload is not None and self.workload.name == deployment.workload:
-            repo = Text(self.workload.repo)
+        repo = Text(view.repo) if view.repo is not None else Text("—", style=MUTED_STYLE)
         target = Text(deployment.target)
-        if self.target is not None and self.target.name == deployment.target:
-            target.append(f" · {labels_text(self.target.labels)}", style=MUTED_STYLE)
+        if view.target_labels is not None:
+            target.append(f" · {labels_text(view.target_labels)}", style=MUTED_STYLE)
         values = labels_text(deployment.values)
         replicas = deployment.replicas
         hosts = Text(f"{view.matching_hosts} matching · {len(view.assignments)} assigned · ")

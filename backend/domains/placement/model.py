@@ -454,6 +454,10 @@ class DeploymentView(BaseModel):
     matching_hosts: int
     """Hosts the target matches now (more than `assignments` when replicas limit it)."""
     assignments: list[Assignment]
+    repo: str | None = None
+    """The workload's repository (None: the workload is not found)."""
+    target_labels: dict[str, str] | None = None
+    """The target's label rules (None: the target is not found)."""
 
 
 class HostRow(BaseModel):
