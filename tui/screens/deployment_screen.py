@@ -4,19 +4,11 @@ change got (committed, event sent, deployed). Enter opens the host; Esc goes bac
 
 from __future__ import annotations
 
-from typing import ClassVar
+from textual.widget import Widget
 
-from rich.text import Text
-from textual import on
-from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
-from textual.widgets import DataTable, Footer, Header, Label
-
-from backend.domains.placement.model import DeploymentView
-from tui.screens.polling_screen import PollingScreen
+from backend.domains.placement.model import Assignment, DeploymentView
+from tui.screens.assignments_screen import AssignmentsScreen
 from tui.session import DEPLOYMENTS_VIEW, Session
-from tui.widgets.assignments_table import AssignmentsTable
-from tui.widgets.connection_status import ConnectionStatus
 from tui.widgets.placement_overview import DeploymentOverview
 
 
@@ -28,32 +20,19 @@ def hosts_heading(view: DeploymentView) -> str:
     return f"Hosts · {assigned} assigned of {view.matching_hosts} matching · enter: host"
 
 
-class DeploymentScreen(PollingScreen):
+class DeploymentScreen(AssignmentsScreen):
     """A deployment and its assignments, polled while shown."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "back", "Back"),
-        Binding("q", "app.quit", "Quit", priority=True),
-    ]
-    AUTO_FOCUS = "#deployment-assignments"
+    OTHER_SIDE = "host"
+    SECTION = "Hosts"
 
     def __init__(self, session: Session, name: str) -> None:
         super().__init__(session)
         self.deployment_name = name
         self.title = f"Flightdeck ▸ {DEPLOYMENTS_VIEW} ▸ {name}"
 
-    def compose(self) -> ComposeResult:
-        yield Header()
-        yield DeploymentOverview(id="deployment-overview", classes="placement-overview")
-        yield Label(Text("Hosts"), classes="placement-section", id="deployment-section")
-        yield AssignmentsTable("host", id="deployment-assignments", classes="view-table")
-        yield ConnectionStatus()
-        yield Footer()
-
-    @property
-    def table(self) -> AssignmentsTable:
-        """The deployment's assignments."""
-        return self.query_one(AssignmentsTable)
+    def overview(self) -> Widget:
+        return DeploymentOverview(classes="placement-overview")
 
     def load_failed_title(self) -> str:
         return f"Deployment {self.deployment_name} not refreshed"
@@ -61,18 +40,9 @@ class DeploymentScreen(PollingScreen):
     async def load(self) -> None:
         view = await self.session.client.deployment(self.deployment_name)
         self.query_one(DeploymentOverview).view = view
-        self.table.show(view.assignments)
-        self.query_one("#deployment-section", Label).update(Text(hosts_heading(view)))
+        self.show(view.assignments, hosts_heading(view))
 
-    @on(DataTable.RowSelected, "#deployment-assignments")
-    def _open_host(self) -> None:
-        assignment = self.table.selected
-        if assignment is None:
-            return
+    def open(self, assignment: Assignment) -> None:
         from tui.screens.host_screen import HostScreen  # the host's page opens deployments
 
         self.app.push_screen(HostScreen(self.session, assignment.host))
-
-    def action_back(self) -> None:
-        """Back to where this came from."""
-        self.dismiss(None)

@@ -4,19 +4,12 @@ deployment; Esc goes back."""
 
 from __future__ import annotations
 
-from typing import ClassVar
+from textual.widget import Widget
 
-from rich.text import Text
-from textual import on
-from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
-from textual.widgets import DataTable, Footer, Header, Label
-
+from backend.domains.placement.model import Assignment
+from tui.screens.assignments_screen import AssignmentsScreen
 from tui.screens.deployment_screen import DeploymentScreen
-from tui.screens.polling_screen import PollingScreen
 from tui.session import HOSTS_VIEW, Session
-from tui.widgets.assignments_table import AssignmentsTable
-from tui.widgets.connection_status import ConnectionStatus
 from tui.widgets.placement_overview import HostOverview
 
 
@@ -27,32 +20,19 @@ def assignments_heading(count: int) -> str:
     return f"Deployments · {count} · enter: deployment"
 
 
-class HostScreen(PollingScreen):
+class HostScreen(AssignmentsScreen):
     """A host and its assignments, polled while shown."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "back", "Back"),
-        Binding("q", "app.quit", "Quit", priority=True),
-    ]
-    AUTO_FOCUS = "#host-assignments"
+    OTHER_SIDE = "deployment"
+    SECTION = "Deployments"
 
     def __init__(self, session: Session, name: str) -> None:
         super().__init__(session)
         self.host_name = name
         self.title = f"Flightdeck ▸ {HOSTS_VIEW} ▸ {name}"
 
-    def compose(self) -> ComposeResult:
-        yield Header()
-        yield HostOverview(id="host-overview", classes="placement-overview")
-        yield Label(Text("Deployments"), classes="placement-section", id="host-section")
-        yield AssignmentsTable("deployment", id="host-assignments", classes="view-table")
-        yield ConnectionStatus()
-        yield Footer()
-
-    @property
-    def table(self) -> AssignmentsTable:
-        """The host's assignments."""
-        return self.query_one(AssignmentsTable)
+    def overview(self) -> Widget:
+        return HostOverview(classes="placement-overview")
 
     def load_failed_title(self) -> str:
         return f"Host {self.host_name} not refreshed"
@@ -60,17 +40,7 @@ class HostScreen(PollingScreen):
     async def load(self) -> None:
         view = await self.session.client.host(self.host_name)
         self.query_one(HostOverview).view = view
-        self.table.show(view.assignments)
-        self.query_one("#host-section", Label).update(
-            Text(assignments_heading(len(view.assignments)))
-        )
+        self.show(view.assignments, assignments_heading(len(view.assignments)))
 
-    @on(DataTable.RowSelected, "#host-assignments")
-    def _open_deployment(self) -> None:
-        assignment = self.table.selected
-        if assignment is not None:
-            self.app.push_screen(DeploymentScreen(self.session, assignment.deployment))
-
-    def action_back(self) -> None:
-        """Back to where this came from."""
-        self.dismiss(None)
+    def open(self, assignment: Assignment) -> None:
+        self.app.push_screen(DeploymentScreen(self.session, assignment.deployment))
